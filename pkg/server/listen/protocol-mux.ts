@@ -1,0 +1,67 @@
+/**
+ * One client port, two protocols, like etcd's cmux: gRPC (HTTP/2 with prior knowledge, or h2 over TLS
+ * via ALPN) and HTTP/1.1 (health, metrics, version, JSON gateway) share a listener.
+ *
+ * Plain-text connections are classified by their first bytes: the HTTP/2 client preface starts with
+ * "PRI * HTTP/2.0", anything else is HTTP/1.1. TLS connections are classified by the negotiated ALPN
+ * protocol. The socket is then handed, unread bytes included, to the matching server.
+ */
+import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+export type Protocol = 'h2' | 'http1';
+
+export interface ProtocolHandlers {
+  /** Receives connections that speak HTTP/2 (gRPC). */
+  h2(conn: Duplex): void;
+  /** Receives connections that speak HTTP/1.x. */
+  http1(conn: Duplex): void;
+}
+
+/**
+ * Classifies a prefix of a plain-text connection. Returns undefined while the prefix is too short to
+ * decide (it is a strict prefix of the HTTP/2 preface).
+ */
+export function classifyPrefix(prefix: Uint8Array): Protocol | undefined {
+  const n = Math.min(prefix.length, H2_PREFACE.length);
+  for (let i = 0; i < n; i++) {
+    if (prefix[i] !== H2_PREFACE[i]) return 'http1';
+  }
+  return prefix.length >= H2_PREFACE.length ? 'h2' : undefined;
+}
+
+/**
+ * Reads just enough of a plain socket to classify it, puts the bytes back, and dispatches it.
+ * A connection that closes or errors before it can be classified is dropped silently.
+ */
+export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers): void {
+  let buffered = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    const proto = classifyPrefix(buffered);
+    if (proto === undefined) return;
+    socket.off('data', onData);
+    socket.off('error', onError);
+    socket.pause();
+    socket.unshift(buffered);
+    if (proto === 'h2') {
+      handlers.h2(socket);
+    } else {
+      handlers.http1(socket);
+      // node:http attaches its parser without resuming a paused socket; HTTP/2 resumes by itself.
+      socket.resume();
+    }
+  };
+  const onError = (): void => socket.destroy();
+  socket.on('data', onData);
+  socket.on('error', onError);
+}
+
+/** Dispatches a TLS socket by its negotiated ALPN protocol (no ALPN means HTTP/1.1). */
+export function dispatchTls(socket: TLSSocket, handlers: ProtocolHandlers): void {
+  if (socket.alpnProtocol === 'h2') handlers.h2(socket);
+  else handlers.http1(socket);
+}
