@@ -1,0 +1,1 @@
+export { componentLogger, createLogger, type CreateLoggerResult, type Logger, type LoggerOptions } from './logger.js';
