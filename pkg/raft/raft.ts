@@ -351,8 +351,11 @@ export class Raft {
         this.becomeFollower(m.term, NONE);
       }
     } else if (m.term < this.term) {
-      if ((this.cfg.checkQuorum || this.cfg.preVote) && (m.type === 'heartbeat' || m.type === 'app')) {
-        // A stale leader cut off by check-quorum/pre-vote would never learn the new term otherwise.
+      if (m.type === 'heartbeat' || m.type === 'app') {
+        // Answer with our term so a stale leader steps down (Raft §5.1). With check-quorum/pre-vote it
+        // would never learn the new term otherwise; without them our higher-term vote requests may never
+        // reach it either, when our configuration is stale and does not list it (simulation seed 981,
+        // test/raft/regressions.test.ts).
         this.send(newMessage({ type: 'app-resp', to: m.from }));
       } else if (m.type === 'pre-vote') {
         this.send(newMessage({ type: 'pre-vote-resp', to: m.from, term: this.term, reject: true }));
