@@ -1,0 +1,83 @@
+/**
+ * Typed view of the `rocksdb` npm package's native binding (Level's leveldown for RocksDB 6.17).
+ *
+ * Why the raw binding instead of the package's abstract-leveldown wrapper: the wrapper hands out
+ * iterator entries one per callback (a nextTick each), while the binding returns up to 1000 entries
+ * per thread-pool round trip; the wrapper's type coercions are also things we do not want. The price
+ * is that the binding dereferences a closed database without checking, so every call goes through
+ * Engine, which refuses calls once closed.
+ *
+ * This is the only file in berth that loads the binding (architecture: pkg/storage/engine is the
+ * only module that imports RocksDB).
+ */
+import { createRequire } from 'node:module';
+
+/** Opaque native handles. */
+export interface NativeDb { readonly __nativeDb: unique symbol }
+export interface NativeIterator { readonly __nativeIterator: unique symbol }
+
+export type Callback = (err: Error | null) => void;
+export type ValueCallback<T> = (err: Error | null, value: T) => void;
+
+export interface NativeOpenOptions {
+  createIfMissing: boolean;
+  errorIfExists: boolean;
+  compression: boolean;
+  readOnly: boolean;
+  cacheSize: number;
+  writeBufferSize: number;
+  blockSize: number;
+  maxOpenFiles: number;
+  maxFileSize: number;
+}
+
+export interface NativeRange {
+  gt?: Buffer;
+  gte?: Buffer;
+  lt?: Buffer;
+  lte?: Buffer;
+  reverse?: boolean;
+  limit?: number;
+}
+
+export interface NativeIteratorOptions extends NativeRange {
+  keys: boolean;
+  values: boolean;
+  fillCache: boolean;
+  highWaterMark: number;
+}
+
+export type NativeOp =
+  | { type: 'put'; key: Buffer; value: Buffer }
+  | { type: 'del'; key: Buffer };
+
+export interface NativeBinding {
+  db_init(): NativeDb;
+  db_open(db: NativeDb, location: string, options: NativeOpenOptions, cb: Callback): void;
+  db_close(db: NativeDb, cb: Callback): void;
+  db_get(db: NativeDb, key: Buffer, options: { fillCache: boolean }, cb: ValueCallback<Buffer | undefined>): void;
+  db_get_many(
+    db: NativeDb,
+    keys: Buffer[],
+    options: { fillCache: boolean },
+    cb: ValueCallback<(Buffer | undefined)[] | undefined>,
+  ): void;
+  db_clear(db: NativeDb, options: NativeRange, cb: Callback): void;
+  db_approximate_size(db: NativeDb, start: Buffer, end: Buffer, cb: ValueCallback<number | undefined>): void;
+  db_compact_range(db: NativeDb, start: Buffer, end: Buffer, cb: Callback): void;
+  db_get_property(db: NativeDb, property: string): string;
+  destroy_db(location: string, cb: Callback): void;
+  repair_db(location: string, cb: Callback): void;
+  iterator_init(db: NativeDb, options: NativeIteratorOptions): NativeIterator;
+  /** Synchronous; must not overlap an in-flight iterator_next (the binding does not check). */
+  iterator_seek(it: NativeIterator, target: Buffer): void;
+  iterator_end(it: NativeIterator, cb: Callback): void;
+  /** `entries` is [value_n, key_n, ..., value_1, key_1] (reversed, for pop()); `finished` when exhausted. */
+  iterator_next(it: NativeIterator, cb: (err: Error | null, entries: Buffer[] | undefined, finished: boolean) => void): void;
+  batch_do(db: NativeDb, ops: NativeOp[], options: { sync: boolean }, cb: Callback): void;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Loaded once, on first import of pkg/storage/engine. */
+export const native = require('rocksdb/binding.js') as NativeBinding;

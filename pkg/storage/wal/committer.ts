@@ -1,0 +1,92 @@
+/**
+ * Committer: group commit of synced engine batches. Batches queued while a write is in flight go out
+ * together as ONE synced engine write, in queue order, so a crash leaves a prefix of the queue. The
+ * first failed write poisons the committer: that group and everything queued later reject with it.
+ */
+import type { BatchOp, Engine } from '../engine/index.js';
+import { WalError } from './errors.js';
+import { failpoint } from './failpoint.js';
+
+/** Soft bound on one group-committed engine batch. */
+const MAX_GROUP_BYTES = 32 << 20;
+
+export interface SyncInfo {
+  readonly seconds: number;
+  readonly entries: number;
+  readonly bytes: number;
+}
+
+interface Queued {
+  readonly ops: BatchOp[];
+  readonly entries: number;
+  readonly bytes: number;
+  readonly resolve: () => void;
+  readonly reject: (err: WalError) => void;
+}
+
+export class Committer {
+  readonly #engine: Engine;
+  readonly #onSync: ((info: SyncInfo) => void) | undefined;
+  readonly #queue: Queued[] = [];
+  /** The running #drain(), or null when the queue is idle. */
+  #writer: Promise<void> | null = null;
+  #failed: WalError | null = null;
+
+  constructor(engine: Engine, opts: { readonly onSync?: ((info: SyncInfo) => void) | undefined } = {}) {
+    this.#engine = engine;
+    this.#onSync = opts.onSync;
+  }
+
+  /** The error that poisoned the committer, if any. */
+  get failed(): WalError | null {
+    return this.#failed;
+  }
+
+  /**
+   * Resolves once `ops` (and everything queued before) is fsynced; `entries`/`bytes` only feed
+   * onSync. An empty `ops` is a barrier. Rejects with WalError 'failed' once any write failed.
+   */
+  commit(ops: BatchOp[], info: { readonly entries: number; readonly bytes: number } = { entries: 0, bytes: 0 }): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ ops, entries: info.entries, bytes: info.bytes, resolve, reject });
+      if (this.#writer === null) this.#writer = this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    // Ends when the queue is empty; every round removes at least one queued batch.
+    while (this.#queue.length > 0) {
+      let take = 0;
+      let groupBytes = 0;
+      while (take < this.#queue.length && (take === 0 || groupBytes < MAX_GROUP_BYTES)) {
+        groupBytes += (this.#queue[take] as Queued).bytes;
+        take++;
+      }
+      const group = this.#queue.splice(0, take);
+      const failed = this.#failed ?? (await this.#write(group, groupBytes));
+      for (const q of group) {
+        if (failed === null) q.resolve();
+        else q.reject(failed);
+      }
+    }
+    this.#writer = null;
+  }
+
+  /** Writes one group; returns the WalError that poisoned the committer, or null. */
+  async #write(group: readonly Queued[], bytes: number): Promise<WalError | null> {
+    const ops = group.length === 1 ? (group[0] as Queued).ops : group.flatMap((q) => q.ops);
+    if (ops.length === 0) return null;
+    const t0 = process.hrtime.bigint();
+    try {
+      failpoint('wal-before-sync');
+      await this.#engine.write(ops, { sync: true });
+      failpoint('wal-after-sync');
+    } catch (err) {
+      this.#failed = new WalError('failed', err instanceof Error ? err.message : String(err), { cause: err });
+      return this.#failed;
+    }
+    const entries = group.reduce((n, q) => n + q.entries, 0);
+    this.#onSync?.({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, entries, bytes });
+    return null;
+  }
+}
