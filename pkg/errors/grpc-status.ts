@@ -87,6 +87,11 @@ const TABLE: { readonly [K in ErrorKind]: WireError } = {
   notSupportedForLearner: { code: status.UNAVAILABLE, message: 'etcdserver: rpc not supported for learner' },
   badLeaderTransferee: { code: status.FAILED_PRECONDITION, message: 'etcdserver: bad leader transferee' },
   ttlIsZero: { code: status.INVALID_ARGUMENT, message: 'etcdserver: ttl is 0' },
+  electionNotLeader: { code: status.UNKNOWN, message: 'election: not leader' },
+  electionNoLeader: { code: status.UNKNOWN, message: 'election: no leader' },
+  electionMissingLeaderKey: { code: status.UNKNOWN, message: '"leader" field must be provided' },
+  mutexSessionExpired: { code: status.UNKNOWN, message: 'mutex: session is expired' },
+  cancelled: { code: status.CANCELLED, message: 'context canceled' },
   internal: { code: status.INTERNAL, message: INTERNAL_MESSAGE },
 };
 
@@ -119,7 +124,12 @@ const BY_MESSAGE: ReadonlyMap<string, ErrorKind> = new Map(
 export function kindFromMessage(message: string): ErrorKind | undefined {
   const exact = BY_MESSAGE.get(message);
   if (exact !== undefined) return exact;
-  const at = message.indexOf('etcdserver: ');
-  if (at > 0) return BY_MESSAGE.get(message.slice(at));
+  // A client's rendering puts the message last, after "desc = " or "<CODE>: ".
+  for (const sep of ['desc = ', ': ']) {
+    for (let at = message.indexOf(sep); at >= 0; at = message.indexOf(sep, at + 1)) {
+      const kind = BY_MESSAGE.get(message.slice(at + sep.length));
+      if (kind !== undefined) return kind;
+    }
+  }
   return undefined;
 }

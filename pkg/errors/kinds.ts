@@ -64,6 +64,12 @@ export const ERROR_KINDS = [
   'notSupportedForLearner',
   'badLeaderTransferee',
   'ttlIsZero',
+  // lock and election recipes (etcd sends these as code Unknown with the text)
+  'electionNotLeader',
+  'electionNoLeader',
+  'electionMissingLeaderKey',
+  'mutexSessionExpired',
+  'cancelled',
   // generic
   'internal',
 ] as const;

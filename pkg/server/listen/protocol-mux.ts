@@ -38,7 +38,7 @@ export function classifyPrefix(prefix: Uint8Array): Protocol | undefined {
  * A connection that closes or errors before it can be classified is dropped silently.
  */
 export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers): void {
-  let buffered = Buffer.alloc(0);
+  let buffered: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     const proto = classifyPrefix(buffered);
@@ -55,7 +55,9 @@ export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers): void 
       socket.resume();
     }
   };
-  const onError = (): void => socket.destroy();
+  const onError = (): void => {
+    socket.destroy();
+  };
   socket.on('data', onData);
   socket.on('error', onError);
 }

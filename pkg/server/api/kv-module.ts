@@ -1,0 +1,29 @@
+/** Wires the KV service and its apply handlers into a member. */
+import { KVService } from '../../proto/gen/etcdserverpb/rpc.js';
+import { kvHandlers } from '../apply/kv.js';
+import type { ServiceModule } from '../services.js';
+import { kvService } from './kv.js';
+import { spaceQuota } from '../alarm/space-quota.js';
+
+export const kvModule: ServiceModule = {
+  name: 'kv',
+  register(ctx, grpcServer) {
+    const publish = ctx.publishEvents;
+    const h = kvHandlers(ctx.mvcc, publish);
+    ctx.registerHandler('put', h.put);
+    ctx.registerHandler('deleteRange', h.deleteRange);
+    ctx.registerHandler('txn', h.txn);
+    ctx.registerHandler('compaction', h.compaction);
+    grpcServer.addService(
+      KVService,
+      kvService({
+        mvcc: ctx.mvcc,
+        proposer: { propose: (r) => ctx.propose(r) },
+        linearizableRead: () => ctx.linearizableRead(),
+        header: (rev) => ctx.header(rev),
+        maxTxnOps: ctx.config.maxTxnOps,
+        admitWrite: (cost) => spaceQuota(ctx).admit(cost),
+      }),
+    );
+  },
+};

@@ -1,0 +1,70 @@
+/**
+ * One Prometheus registry per member (pkg/metrics), shared by every module of that member through
+ * `memberMetrics(ctx)`, plus the proposal counters the composition root feeds via `trackProposal`.
+ */
+import { createMetrics, type Metrics } from '../../metrics/index.js';
+import type { ErrorKind } from '../../errors/index.js';
+import type { Outcome } from '../wait.js';
+
+const registries = new WeakMap<object, Metrics>();
+
+/** The member's metrics (created on first use, never global: several members may share a process). */
+export function memberMetrics(ctx: object): Metrics {
+  let m = registries.get(ctx);
+  if (m === undefined) {
+    m = createMetrics();
+    registries.set(ctx, m);
+  }
+  return m;
+}
+
+export interface ProposalStats {
+  pending: number;
+  failed: number;
+}
+
+const stats = new WeakMap<object, ProposalStats>();
+
+export function proposalStats(ctx: object): ProposalStats {
+  let s = stats.get(ctx);
+  if (s === undefined) {
+    s = { pending: 0, failed: 0 };
+    stats.set(ctx, s);
+  }
+  return s;
+}
+
+/** Failures of the proposal itself (etcd counts these in proposals_failed), not of the request's logic. */
+const PROPOSAL_FAILURES: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
+  'noLeader',
+  'timeout',
+  'timeoutDueToLeaderFail',
+  'timeoutDueToConnectionLost',
+  'stopped',
+  'leaderChanged',
+  'tooManyRequests',
+  'requestTooLarge',
+  'notCapable',
+]);
+
+/** Counts a proposal as pending until it settles, and as failed when raft could not carry it. */
+export function trackProposal<T>(ctx: object, p: Promise<Outcome<T>>): Promise<Outcome<T>> {
+  const s = proposalStats(ctx);
+  s.pending++;
+  return p.then(
+    (o) => {
+      s.pending--;
+      if (!o.ok && PROPOSAL_FAILURES.has(o.error.kind)) {
+        s.failed++;
+        memberMetrics(ctx).server.proposalsFailed.inc();
+      }
+      return o;
+    },
+    (err: unknown) => {
+      s.pending--;
+      s.failed++;
+      memberMetrics(ctx).server.proposalsFailed.inc();
+      throw err;
+    },
+  );
+}

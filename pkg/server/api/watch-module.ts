@@ -1,0 +1,31 @@
+/** Wires the Watch service into a member: the hub is fed by applied writes and leader changes. */
+import { LeaderWatch, WatchHub } from '../watch/index.js';
+import type { ServiceModule } from '../services.js';
+import { componentLogger } from '../../log/index.js';
+import { watchService, WatchWireService } from './watch.js';
+
+/** etcd sends gRPC messages up to max-request-bytes plus this overhead; fragments are cut there. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** etcd cancels hasleader streams after about this many election timeouts without a leader. */
+const NO_LEADER_ELECTION_TIMEOUTS = 3;
+
+export const watchModule: ServiceModule = {
+  name: 'watch',
+  register(ctx, grpcServer) {
+    const hub = new WatchHub({
+      mvcc: ctx.mvcc,
+      header: (rev) => ctx.header(rev),
+      progressNotifyIntervalMs: ctx.config.watchProgressNotifyIntervalMs,
+      fragmentLimitBytes: ctx.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+      logger: componentLogger(ctx.logger, 'watch'),
+    });
+    const leader = new LeaderWatch(ctx.leader(), NO_LEADER_ELECTION_TIMEOUTS * ctx.config.electionTimeoutMs);
+    ctx.onEvents((events, revision) => hub.publish(events, revision));
+    ctx.onLeaderChange((l) => leader.update(l));
+    ctx.onStop(() => {
+      leader.stop();
+      hub.stop();
+    });
+    grpcServer.addService(WatchWireService, watchService({ hub, leader }));
+  },
+};

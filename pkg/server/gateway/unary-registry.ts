@@ -1,0 +1,129 @@
+/**
+ * In-process dispatch to the gRPC handlers that service modules register: the member records every
+ * service added to its grpc.Server (recordServices, called once right after creating it), and the JSON
+ * gateway calls a unary handler by its gRPC path with the same request object a gRPC client would
+ * produce, so both front ends share one implementation. Recorded handlers are also wrapped so
+ * observers (gRPC metrics) see every call's start and final status code.
+ */
+import { EventEmitter } from 'node:events';
+import { Metadata, status, type Server, type ServiceDefinition, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
+
+interface Recorded {
+  readonly type: CallType;
+  readonly handler: (...args: unknown[]) => void;
+}
+
+export type CallType = 'unary' | 'server_stream' | 'client_stream' | 'bidi_stream';
+
+/** Told when a call starts; returns the function told its final status code (called once). */
+export type CallObserver = (path: string, type: CallType) => (code: status) => void;
+
+const registries = new WeakMap<Server, Map<string, Recorded>>();
+const observers = new WeakMap<Server, CallObserver[]>();
+
+/** Adds an observer of every call to a recorded server (gRPC metrics); works for services added before too. */
+export function observeCalls(server: Server, observer: CallObserver): void {
+  const list = observers.get(server) ?? [];
+  list.push(observer);
+  observers.set(server, list);
+}
+
+interface ObservableCall {
+  once(event: string, fn: (arg?: unknown) => void): unknown;
+}
+
+function instrument(server: Server, path: string, type: CallType, handler: (...args: unknown[]) => void): (...args: unknown[]) => void {
+  return (call: unknown, cb?: unknown) => {
+    const list = observers.get(server);
+    if (list === undefined || list.length === 0) return handler(call, cb);
+    const ends = list.map((o) => o(path, type));
+    let ended = false;
+    const end = (code: status): void => {
+      if (ended) return;
+      ended = true;
+      for (const e of ends) e(code);
+    };
+    if (type === 'unary' || type === 'client_stream') {
+      const done = cb as (err: ServiceError | null, value?: unknown) => void;
+      return handler(call, (err: ServiceError | null, value?: unknown) => {
+        end(err === null || err === undefined ? status.OK : typeof err.code === 'number' ? err.code : status.UNKNOWN);
+        done(err, value);
+      });
+    }
+    const c = call as ObservableCall;
+    c.once('finish', () => end(status.OK));
+    c.once('cancelled', () => end(status.CANCELLED));
+    c.once('error', (e) => end(typeof (e as ServiceError | undefined)?.code === 'number' ? (e as ServiceError).code : status.UNKNOWN));
+    return handler(call);
+  };
+}
+
+/** Wraps `server.addService` so later registrations are also recorded for in-process calls. Idempotent. */
+export function recordServices(server: Server): void {
+  if (registries.has(server)) return;
+  const table = new Map<string, Recorded>();
+  registries.set(server, table);
+  const add = server.addService.bind(server);
+  server.addService = (service: ServiceDefinition, implementation: UntypedServiceImplementation): void => {
+    const wrapped: UntypedServiceImplementation = { ...implementation };
+    for (const [name, def] of Object.entries(service)) {
+      const handler = implementation[name];
+      if (typeof handler !== 'function') continue;
+      const type: CallType = def.requestStream
+        ? def.responseStream
+          ? 'bidi_stream'
+          : 'client_stream'
+        : def.responseStream
+          ? 'server_stream'
+          : 'unary';
+      const h = instrument(server, def.path, type, handler as (...args: unknown[]) => void);
+      wrapped[name] = h as UntypedServiceImplementation[string];
+      table.set(def.path, { type, handler: h });
+    }
+    add(service, wrapped);
+  };
+}
+
+export type UnaryResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly code: status; readonly message: string };
+
+/**
+ * Calls the unary handler registered for `path` (e.g. `/etcdserverpb.KV/Range`). Resolves with its
+ * response, or with a gRPC code and message: Unimplemented when nothing is registered for the path
+ * (the same answer a gRPC client gets). Never rejects.
+ */
+export function callUnary(server: Server, path: string, request: unknown, metadata: Metadata = new Metadata()): Promise<UnaryResult> {
+  const rec = registries.get(server)?.get(path);
+  if (rec === undefined || rec.type !== 'unary') {
+    return Promise.resolve({ ok: false, code: status.UNIMPLEMENTED, message: `The server does not implement the method ${path}` });
+  }
+  return new Promise<UnaryResult>((resolve) => {
+    const call = Object.assign(new EventEmitter(), {
+      request,
+      metadata,
+      cancelled: false,
+      getPeer: () => 'gateway',
+      getPath: () => path,
+      getDeadline: () => Infinity,
+      getHost: () => 'gateway',
+      sendMetadata: () => undefined,
+    });
+    let settled = false;
+    const cb = (err: ServiceError | null, value?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      if (err !== null && err !== undefined) {
+        resolve({ ok: false, code: typeof err.code === 'number' ? err.code : status.UNKNOWN, message: err.details ?? err.message });
+      } else resolve({ ok: true, value });
+    };
+    try {
+      rec.handler(call, cb);
+    } catch (e) {
+      cb(Object.assign(new Error(e instanceof Error ? e.message : String(e)), { code: status.INTERNAL, details: 'etcdserver: internal error', metadata: new Metadata() }));
+    }
+  });
+}
+
+/** The recorded (instrumented) handler of a streaming method, for the gateway's stream routes. */
+export function recordedHandler(server: Server, path: string): { readonly type: CallType; readonly handler: (call: unknown) => void } | undefined {
+  return registries.get(server)?.get(path);
+}

@@ -1,0 +1,34 @@
+/**
+ * pkg/server — a running berth member (see docs/server.md). `startServer` is what `berth` calls:
+ * it starts the member, stops it gracefully on SIGTERM/SIGINT, and resolves to the exit code.
+ */
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/index.js';
+import { startMember } from './member.js';
+
+export { startMember, type RunningMember } from './member.js';
+
+/** Starts a member and resolves to the process exit code once it has stopped. */
+export async function startServer(config: Config, logger: Logger): Promise<number> {
+  let member;
+  try {
+    member = await startMember(config, logger);
+  } catch (err) {
+    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'failed to start');
+    return 1;
+  }
+  const m = member;
+  let signalled = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal: sig }, 'received signal, shutting down');
+    void m.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await m.stopped;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return signalled ? 0 : 1;
+}

@@ -1,0 +1,343 @@
+/**
+ * The composition root of one berth member: opens storage, bootstraps or restarts raft, wires the
+ * node loop, the applier, the gRPC services and the listeners, and tears it all down in order.
+ * No business logic lives here.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import * as grpc from '@grpc/grpc-js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/index.js';
+import { componentLogger } from '../log/index.js';
+import { Engine } from '../storage/engine/index.js';
+import { Wal } from '../storage/wal/index.js';
+import { MvccStore } from '../storage/mvcc/index.js';
+import { minLeaseTtl, openLessor } from '../lease/index.js';
+import { MemberStore } from '../membership/members.js';
+import type * as pb from '../proto/gen/etcdserverpb/rpc.js';
+import { berthError } from '../errors/index.js';
+import type { Event } from '../storage/mvcc/index.js';
+import { Applier } from './apply/applier.js';
+import { loadAppliedIndex } from './apply/applied-index.js';
+import type { CommandCase, CommandHandler } from './apply/applier.js';
+import type { MemberContext } from './context.js';
+import { SERVICE_MODULES, type HttpRoute } from './services.js';
+import { loadOrBootstrap } from './bootstrap.js';
+import { IdGenerator } from './ids.js';
+import { dispatchPlain } from './listen/protocol-mux.js';
+import { Proposer } from './propose.js';
+import { RaftNode } from './raft-node.js';
+import { PeerTransport, PEER_SERVER_OPTIONS } from './transport/index.js';
+import { ReadIndexBatcher } from './read-index.js';
+import { WaitRegistry, type Outcome } from './wait.js';
+import { httpHandler } from './http.js';
+import { trackProposal } from './api/metrics-registry.js';
+import { recordServices } from './gateway/unary-registry.js';
+
+export interface RunningMember {
+  readonly memberId: bigint;
+  readonly clusterId: bigint;
+  /** Actual bound client addresses (useful with port 0). */
+  readonly clientAddresses: readonly { host: string; port: number }[];
+  /** Resolves when the member has stopped (after stop() or a fatal error). */
+  readonly stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startMember(cfg: Config, root: Logger): Promise<RunningMember> {
+  const log = componentLogger(root, 'server');
+  const dbDir = join(cfg.dataDir, 'member', 'db');
+  mkdirSync(dbDir, { recursive: true });
+  const engine = await Engine.open(dbDir);
+  const closers: (() => Promise<void>)[] = [() => engine.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err }, 'error while stopping');
+      }
+    }
+  };
+  try {
+    const wal = await Wal.open(engine);
+    closers.push(() => wal.close());
+    const members = await MemberStore.load(engine);
+    const boot = await loadOrBootstrap(cfg, { engine, wal, members });
+    if (!boot.ok) throw new Error(boot.message);
+    const memberId = boot.memberId;
+    // `lessor` is opened below (it recovers attachments from the store), before raft applies anything.
+    const mvcc = await MvccStore.open(engine, { maxTxnOps: cfg.maxTxnOps, leaseExists: (id) => lessor.exists(id) });
+    closers.push(() => mvcc.close());
+    const applied = await loadAppliedIndex(engine);
+
+    let term = 0;
+    let leader = 0n;
+    const header = (revision: bigint): pb.ResponseHeader => ({
+      clusterId: members.clusterId,
+      memberId,
+      revision,
+      raftTerm: BigInt(term),
+    });
+
+    const waits = new WaitRegistry();
+    const electionTicks = Math.max(2, Math.round(cfg.electionTimeoutMs / cfg.heartbeatIntervalMs));
+    const lessor = await openLessor(engine, mvcc, { minTtl: minLeaseTtl(electionTicks, cfg.heartbeatIntervalMs), expiredRetryMs: 5000 + 2 * cfg.electionTimeoutMs,
+      checkpointIntervalMs: cfg.enableLeaseCheckpoint ? 300_000 : undefined, persistCheckpoints: cfg.enableLeaseCheckpointPersist });
+    const requestTimeoutMs = 5000 + 2 * cfg.electionTimeoutMs;
+    const eventListeners: ((events: readonly Event[], revision: bigint) => void)[] = [];
+    const leaderListeners = new Set<(leader: bigint, term: number) => void>();
+    const handlers: Partial<Record<CommandCase, CommandHandler>> = {};
+
+    const reads = new ReadIndexBatcher({
+      // node is declared below; the batcher only calls this after start.
+      request: (ctx) => node.readIndex(ctx).ok,
+      appliedIndex: () => applier.appliedIndex,
+      timeoutMs: requestTimeoutMs,
+      retryMs: cfg.electionTimeoutMs,
+    });
+    const applier = new Applier({
+      engine,
+      mvcc,
+      waits,
+      logger: componentLogger(root, 'apply'),
+      applied,
+      handlers,
+      onConfChange: () => ({ ops: [] }),
+      installSnapshot: () => Promise.reject(new Error('installing a snapshot from the leader is not supported yet')),
+    });
+
+    // Peer traffic: raft messages and snapshots over gRPC on --listen-peer-urls.
+    const peerServer = new grpc.Server(PEER_SERVER_OPTIONS);
+    const snapDir = join(cfg.dataDir, 'member', 'snap');
+    mkdirSync(snapDir, { recursive: true });
+    const transport = new PeerTransport({
+      clusterId: members.clusterId,
+      memberId,
+      server: peerServer,
+      snapshotDir: snapDir,
+      onMessage: (m) => {
+        node.step(m);
+      },
+      onSnapshot: ({ message }) => {
+        log.error({ from: message.from.toString(16), index: message.snapshot?.metadata.index }, 'received a raft snapshot; installing snapshots is not supported yet');
+      },
+      onUnreachable: (id) => node.reportUnreachable(id),
+      onSnapshotStatus: (id, ok) => node.reportSnapshot(id, ok),
+      snapshotSource: () => {
+        throw new Error('sending raft snapshots is not supported yet');
+      },
+      logger: componentLogger(root, 'transport'),
+    });
+    const peerMap = (): Map<bigint, readonly string[]> => new Map(members.list().map((m) => [m.id, m.peerUrls]));
+
+    let fatal: (err: unknown) => void = () => {};
+    const node = new RaftNode({
+      raft: {
+        id: memberId,
+        electionTick: electionTicks,
+        heartbeatTick: 1,
+        rand: (n) => randomInt(n),
+        applied: wal.snapshot().metadata.index,
+        checkQuorum: true,
+        preVote: cfg.preVote,
+        maxSizePerMsg: 1024 * 1024,
+        maxInflightMsgs: 512,
+        maxUncommittedEntriesSize: 1 << 30,
+        readOnlyOption: cfg.leaseReads ? 'lease-based' : 'safe',
+      },
+      wal,
+      transport,
+      stateMachine: applier,
+      tickMs: cfg.heartbeatIntervalMs,
+      logger: componentLogger(root, 'raft'),
+      onSoftState: (s, t) => {
+        term = t;
+        if (s.lead !== leader) {
+          leader = s.lead;
+          log.info({ leader: leader.toString(16), term }, 'leader changed');
+          for (const l of leaderListeners) l(leader, term);
+        }
+      },
+      onReadState: (rs) => reads.onReadState(rs.requestCtx, rs.index),
+      onApplied: (index) => reads.onApplied(index),
+      onFatal: (err) => fatal(err),
+    });
+    closers.push(async () => {
+      reads.failAll('stopped');
+      waits.failAll(berthError('stopped'));
+      await node.stop();
+    });
+
+    const ids = new IdGenerator(memberId, Date.now());
+    const proposer = new Proposer({
+      node,
+      waits,
+      ids,
+      maxRequestBytes: cfg.maxRequestBytes,
+      timeoutMs: requestTimeoutMs,
+      maxPending: 5000,
+    });
+
+    const ctx: MemberContext = {
+      config: cfg,
+      logger: root,
+      memberId,
+      members,
+      engine,
+      mvcc,
+      ids,
+      header,
+      propose: (request, hdr) => trackProposal(ctx, proposer.propose(request, hdr)),
+      linearizableRead: () => reads.wait(),
+      raftStatus: () => node.status(),
+      appliedIndex: () => applier.appliedIndex,
+      leader: () => leader,
+      term: () => term,
+      transferLeadership: (to) => transferLeadership(to),
+      publishEvents: (events, revision) => {
+        for (const l of eventListeners) l(events, revision);
+      },
+      onEvents: (l) => void eventListeners.push(l),
+      onLeaderChange: (l) => void leaderListeners.add(l),
+      registerHandler: (kind, h) => {
+        if (handlers[kind] !== undefined) throw new Error(`apply handler for ${kind} registered twice`);
+        handlers[kind] = h;
+      },
+      onStop: (fn) => void closers.push(async () => fn()),
+    };
+
+    const transferLeadership = (to: bigint): Promise<Outcome<void>> =>
+      new Promise((resolve) => {
+        if (leader === to) return resolve({ ok: true, value: undefined });
+        let done = false;
+        const timer = setTimeout(() => finish({ ok: false, error: berthError('timeout') }), requestTimeoutMs);
+        const listener = (l: bigint): void => {
+          if (l === to) finish({ ok: true, value: undefined });
+        };
+        const finish = (o: Outcome<void>): void => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          leaderListeners.delete(listener);
+          resolve(o);
+        };
+        leaderListeners.add(listener);
+        node.transferLeader(to);
+      });
+
+    // gRPC and HTTP share each client listener.
+    const grpcServer = new grpc.Server({
+      'grpc.max_receive_message_length': cfg.maxRequestBytes + 512 * 1024,
+      'grpc.max_send_message_length': 2 ** 31 - 1,
+      'grpc.http2.min_time_between_pings_ms': cfg.grpcKeepaliveMinTimeMs,
+      'grpc.http2.max_pings_without_data': 0,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_concurrent_streams': cfg.maxConcurrentStreams > 2 ** 31 - 1 ? 2 ** 31 - 1 : cfg.maxConcurrentStreams,
+    });
+    recordServices(grpcServer);
+    const routes: Record<string, HttpRoute> = {};
+    for (const m of SERVICE_MODULES) {
+      const r = m.register(ctx, grpcServer);
+      if (r?.http !== undefined) Object.assign(routes, r.http);
+    }
+    const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const http: HttpServer = createHttpServer(
+      httpHandler({ version: cfg.emulatedEtcdVersion, routes }),
+    );
+    closers.push(async () => {
+      injector.destroy();
+      grpcServer.forceShutdown();
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    });
+
+    const listeners: NetServer[] = [];
+    const clientAddresses: { host: string; port: number }[] = [];
+    for (const u of cfg.listenClientUrls) {
+      if (u.scheme !== 'http') throw new Error(`client URL scheme ${u.scheme} is not supported yet: ${u.url}`);
+      const srv = createNetServer((socket) =>
+        dispatchPlain(socket, { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) }),
+      );
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(u.port, bindHost(u.host), () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      const addr = srv.address();
+      if (addr !== null && typeof addr === 'object') clientAddresses.push({ host: addr.address, port: addr.port });
+      listeners.push(srv);
+      log.info({ address: u.url }, 'serving client traffic');
+    }
+    closers.push(async () => {
+      for (const l of listeners) l.close(); // stop accepting; open connections are ended by the gRPC/HTTP closer next
+    });
+
+    for (const u of cfg.listenPeerUrls) {
+      if (u.scheme !== 'http') throw new Error(`peer URL scheme ${u.scheme} is not supported yet: ${u.url}`);
+      await new Promise<void>((resolve, reject) =>
+        peerServer.bindAsync(`${u.host.includes(':') ? `[${u.host}]` : bindHost(u.host)}:${u.port}`, grpc.ServerCredentials.createInsecure(), (err) =>
+          err === null ? resolve() : reject(err),
+        ),
+      );
+      log.info({ address: u.url }, 'serving peer traffic');
+    }
+    transport.start();
+    transport.setPeers(peerMap());
+    closers.push(async () => {
+      await transport.stop();
+      peerServer.forceShutdown();
+    });
+    node.start();
+    if (node.status().config.voters.length === 1 && node.status().config.voters[0] === memberId) node.campaign();
+
+    let resolveStopped: () => void = () => {};
+    const stopped = new Promise<void>((r) => (resolveStopped = r));
+    let stopping: Promise<void> | undefined;
+    // A leader hands leadership to its most caught-up voter before stopping, so the cluster does not
+    // wait an election timeout (bounded: stopping never hangs on it).
+    const handOff = async (): Promise<void> => {
+      const st = node.status();
+      if (st.role !== 'leader') return;
+      let best: bigint | undefined;
+      let bestMatch = -1;
+      for (const [id, pr] of st.progress) {
+        if (id === memberId || pr.isLearner || !pr.recentActive) continue;
+        if (pr.match > bestMatch) {
+          best = id;
+          bestMatch = pr.match;
+        }
+      }
+      if (best === undefined) return;
+      log.info({ to: best.toString(16) }, 'transferring leadership before stopping');
+      const timer = new Promise<void>((r) => setTimeout(r, 2 * cfg.electionTimeoutMs).unref());
+      await Promise.race([transferLeadership(best), timer]);
+    };
+    const stop = (): Promise<void> => {
+      stopping ??= handOff().catch(() => {}).then(closeAll).then(() => {
+        log.info('stopped');
+        resolveStopped();
+      });
+      return stopping;
+    };
+    fatal = (err) => {
+      log.error({ err }, 'fatal error, stopping');
+      void stop();
+    };
+    log.info({ memberId: memberId.toString(16), clusterId: members.clusterId.toString(16), fresh: boot.fresh }, 'member started');
+    return { memberId, clusterId: members.clusterId, clientAddresses, stopped, stop };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/** Like etcd (Go resolves "localhost" to 127.0.0.1 first), bind IPv4 loopback for "localhost". */
+function bindHost(host: string): string {
+  return host === 'localhost' ? '127.0.0.1' : host;
+}

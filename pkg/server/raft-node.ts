@@ -1,0 +1,187 @@
+/**
+ * The node loop: drives one RawNode. Inputs (ticks, peer messages, proposals, read requests) are fed
+ * synchronously; a single async worker takes each Ready and handles it in raft's order:
+ *
+ *   send Ready.messages (the leader's appends may leave before its own fsync)
+ *   → install a received snapshot (state machine first, then the log)
+ *   → persist entries + hard state in ONE synced WAL batch (group commit: whatever queued meanwhile)
+ *   → send Ready.messagesAfterPersist (votes and append responses only after fsync)
+ *   → apply committed entries (each entry's effects + applied index in one engine batch)
+ *   → hand read states to the ReadIndex batcher → advance.
+ *
+ * While one Ready is being handled, new inputs accumulate inside raft and form the next Ready, which is
+ * how many proposals share one fsync. The worker never runs twice at once.
+ */
+import {
+  RawNode,
+  type ConfChange,
+  type Entry,
+  type Message,
+  type RaftConfig,
+  type ReadState,
+  type Snapshot,
+  type SoftState,
+  type StepResult,
+  type Status,
+} from '../raft/index.js';
+import type { Wal } from '../storage/wal/index.js';
+import type { Logger } from '../log/index.js';
+
+export interface Transport {
+  /** Best effort, non-blocking; failures are reported back through reportUnreachable. */
+  send(msgs: readonly Message[]): void;
+}
+
+export interface StateMachine {
+  /** Applies committed entries in order; resolves once their effects are durable in the engine batch. */
+  apply(entries: readonly Entry[], node: RaftNode): Promise<void>;
+  /** Replaces the state with the snapshot's (received from the leader). */
+  installSnapshot(snap: Snapshot): Promise<void>;
+}
+
+export interface RaftNodeOptions {
+  readonly raft: Omit<RaftConfig, 'storage'>;
+  readonly wal: Wal;
+  readonly transport: Transport;
+  readonly stateMachine: StateMachine;
+  readonly tickMs: number;
+  readonly logger: Logger;
+  readonly onSoftState?: (s: SoftState, term: number) => void;
+  readonly onReadState?: (rs: ReadState) => void;
+  /** Called after each batch of entries is applied, with the new applied index. */
+  readonly onApplied?: (applied: number) => void;
+  /** Called when the worker fails irrecoverably (a WAL or apply error): the process must stop. */
+  readonly onFatal: (err: unknown) => void;
+}
+
+export class RaftNode {
+  readonly #rn: RawNode;
+  readonly #o: RaftNodeOptions;
+  #ticker: NodeJS.Timeout | undefined;
+  #working = false;
+  #scheduled = false;
+  #stopped = false;
+  #failed = false;
+  #idle: (() => void)[] = [];
+
+  constructor(opts: RaftNodeOptions) {
+    this.#o = opts;
+    this.#rn = new RawNode({ ...opts.raft, storage: opts.wal });
+  }
+
+  get id(): bigint {
+    return this.#rn.id;
+  }
+
+  start(): void {
+    this.#ticker = setInterval(() => {
+      this.#rn.tick();
+      this.#kick();
+    }, this.#o.tickMs);
+    this.#kick();
+  }
+
+  /** Stops ticking and waits for the Ready being handled to finish. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#ticker !== undefined) clearInterval(this.#ticker);
+    if (this.#working) await new Promise<void>((r) => this.#idle.push(r));
+  }
+
+  status(): Status {
+    return this.#rn.status();
+  }
+
+  step(m: Message): StepResult {
+    const r = this.#rn.step(m);
+    this.#kick();
+    return r;
+  }
+
+  propose(data: Uint8Array): StepResult {
+    const r = this.#rn.propose(data);
+    this.#kick();
+    return r;
+  }
+
+  proposeConfChange(cc: ConfChange): StepResult {
+    const r = this.#rn.proposeConfChange(cc);
+    this.#kick();
+    return r;
+  }
+
+  readIndex(ctx: Uint8Array): StepResult {
+    const r = this.#rn.readIndex(ctx);
+    this.#kick();
+    return r;
+  }
+
+  campaign(): void {
+    this.#rn.campaign();
+    this.#kick();
+  }
+
+  transferLeader(to: bigint): void {
+    this.#rn.transferLeader(to);
+    this.#kick();
+  }
+
+  applyConfChange(cc: ConfChange): ReturnType<RawNode['applyConfChange']> {
+    return this.#rn.applyConfChange(cc);
+  }
+
+  reportUnreachable(id: bigint): void {
+    this.#rn.reportUnreachable(id);
+    this.#kick();
+  }
+
+  reportSnapshot(id: bigint, ok: boolean): void {
+    this.#rn.reportSnapshot(id, ok);
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#working || this.#scheduled || this.#stopped || this.#failed) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#work();
+    });
+  }
+
+  async #work(): Promise<void> {
+    if (this.#working || this.#failed) return;
+    this.#working = true;
+    try {
+      while (!this.#stopped && this.#rn.hasReady()) {
+        const rd = this.#rn.ready();
+        if (rd.softState !== undefined) this.#o.onSoftState?.(rd.softState, this.#rn.status().term);
+        if (rd.messages.length > 0) this.#o.transport.send(rd.messages);
+        if (rd.snapshot !== undefined) await this.#o.stateMachine.installSnapshot(rd.snapshot);
+        if (rd.entries.length > 0 || rd.hardState !== undefined || rd.snapshot !== undefined) {
+          await this.#o.wal.save({
+            entries: rd.entries,
+            ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
+            ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
+          });
+        }
+        if (rd.messagesAfterPersist.length > 0) this.#o.transport.send(rd.messagesAfterPersist);
+        if (rd.committedEntries.length > 0) {
+          await this.#o.stateMachine.apply(rd.committedEntries, this);
+          const last = rd.committedEntries[rd.committedEntries.length - 1] as Entry;
+          this.#o.onApplied?.(last.index);
+        }
+        for (const rs of rd.readStates) this.#o.onReadState?.(rs);
+        this.#rn.advance();
+      }
+    } catch (err) {
+      this.#failed = true;
+      this.#o.logger.error({ err }, 'raft node loop failed');
+      this.#o.onFatal(err);
+    } finally {
+      this.#working = false;
+      for (const r of this.#idle.splice(0)) r();
+    }
+    if (!this.#stopped && !this.#failed && this.#rn.hasReady()) this.#kick();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Linearizable reads by ReadIndex, batched: every read that arrives while no request is being sent
+ * joins the next round; one raft ReadIndex request serves the whole round. A round is answered once
+ * raft returns its read index and the local state machine has applied up to it.
+ *
+ * Safety of answering earlier rounds with a later round's index: every waiter of round M arrived
+ * before round M was sent, hence before any later round N was sent, and N's index is fixed by the
+ * leader only after it received N. So N's index covers all of M's waiters.
+ *
+ * A round whose answer does not come (leader lost, message dropped) is re-sent every `retryMs`;
+ * each waiter fails with 'timeout' at its own deadline.
+ */
+import { berthError } from '../errors/index.js';
+import type { Outcome } from './wait.js';
+
+export interface ReadIndexDeps {
+  /** Asks raft for a read index with this context; false when raft dropped it (no leader known). */
+  request(ctx: Uint8Array): boolean;
+  appliedIndex(): number;
+  readonly timeoutMs: number;
+  readonly retryMs: number;
+}
+
+interface Waiter {
+  readonly resolve: (o: Outcome<void>) => void;
+  readonly deadline: number;
+  done: boolean;
+}
+
+interface Round {
+  readonly seq: bigint;
+  readonly ctx: Uint8Array;
+  readonly waiters: Waiter[];
+  sentAt: number;
+}
+
+export class ReadIndexBatcher {
+  readonly #deps: ReadIndexDeps;
+  #pending: Waiter[] = [];
+  #rounds: Round[] = [];
+  /** Waiters whose read index is known, waiting for apply, in index order. */
+  #ready: { index: number; waiters: Waiter[] }[] = [];
+  #seq = 0n;
+  #flushScheduled = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(deps: ReadIndexDeps) {
+    this.#deps = deps;
+  }
+
+  /** Resolves once the local state reflects every write acknowledged before the call. Never rejects. */
+  wait(): Promise<Outcome<void>> {
+    return new Promise((resolve) => {
+      this.#pending.push({ resolve, deadline: Date.now() + this.#deps.timeoutMs, done: false });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+      this.#arm();
+    });
+  }
+
+  /** Feed every ReadState of a Ready. */
+  onReadState(ctx: Uint8Array, index: number): void {
+    if (ctx.byteLength !== 8) return;
+    const seq = Buffer.from(ctx.buffer, ctx.byteOffset, 8).readBigUInt64BE(0);
+    const answered: Waiter[] = [];
+    this.#rounds = this.#rounds.filter((r) => {
+      if (r.seq > seq) return true;
+      answered.push(...r.waiters);
+      return false;
+    });
+    if (answered.length === 0) return;
+    this.#ready.push({ index, waiters: answered });
+    this.#ready.sort((a, b) => a.index - b.index);
+    this.onApplied(this.#deps.appliedIndex());
+  }
+
+  /** Call after each apply step. */
+  onApplied(applied: number): void {
+    while (this.#ready.length > 0 && (this.#ready[0] as { index: number }).index <= applied) {
+      const r = this.#ready.shift() as { waiters: Waiter[] };
+      for (const w of r.waiters) this.#finish(w, { ok: true, value: undefined });
+    }
+  }
+
+  /** Fails everything (shutdown). */
+  failAll(kind: 'stopped'): void {
+    const all = [...this.#pending, ...this.#rounds.flatMap((r) => r.waiters), ...this.#ready.flatMap((r) => r.waiters)];
+    this.#pending = [];
+    this.#rounds = [];
+    this.#ready = [];
+    for (const w of all) this.#finish(w, { ok: false, error: berthError(kind) });
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#pending.length === 0) return;
+    const ctx = Buffer.alloc(8);
+    const seq = ++this.#seq;
+    ctx.writeBigUInt64BE(seq, 0);
+    const round: Round = { seq, ctx, waiters: this.#pending, sentAt: Date.now() };
+    this.#pending = [];
+    this.#rounds.push(round);
+    this.#deps.request(ctx);
+  }
+
+  #finish(w: Waiter, o: Outcome<void>): void {
+    if (w.done) return;
+    w.done = true;
+    w.resolve(o);
+  }
+
+  /** One timer drives retries and deadlines while anything is outstanding. */
+  #arm(): void {
+    if (this.#timer !== undefined) return;
+    const period = Math.max(10, Math.min(this.#deps.retryMs, this.#deps.timeoutMs) / 2);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#sweep();
+    }, period);
+    this.#timer.unref();
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    const expire = (ws: Waiter[]): Waiter[] =>
+      ws.filter((w) => {
+        if (w.done) return false;
+        if (w.deadline > now) return true;
+        this.#finish(w, { ok: false, error: berthError('timeout') });
+        return false;
+      });
+    this.#pending = expire(this.#pending);
+    for (const r of this.#rounds) {
+      const live = expire(r.waiters);
+      r.waiters.length = 0;
+      r.waiters.push(...live);
+    }
+    this.#rounds = this.#rounds.filter((r) => r.waiters.length > 0);
+    for (const r of this.#ready) {
+      const live = expire(r.waiters);
+      r.waiters.length = 0;
+      r.waiters.push(...live);
+    }
+    this.#ready = this.#ready.filter((r) => r.waiters.length > 0);
+    // Re-send the newest unanswered round; answering it answers all older ones too.
+    const newest = this.#rounds[this.#rounds.length - 1];
+    if (newest !== undefined && now - newest.sentAt >= this.#deps.retryMs) {
+      newest.sentAt = now;
+      this.#deps.request(newest.ctx);
+    }
+    if (this.#pending.length > 0 || this.#rounds.length > 0 || this.#ready.length > 0) this.#arm();
+  }
+}

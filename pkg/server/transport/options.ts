@@ -1,0 +1,101 @@
+/**
+ * What the composition root gives a PeerTransport, and the bounds it enforces. All callbacks are
+ * invoked asynchronously (never from inside send()), so raft is never re-entered while it hands out
+ * a Ready.
+ */
+import type { ChannelCredentials, Server } from '@grpc/grpc-js';
+import type { Message } from '../../raft/index.js';
+
+/** pino-compatible: `logger.warn({ fields }, 'stable message')`. */
+export interface TransportLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** Optional counters, per peer member id (e.g. etcd_network_peer_sent_bytes_total). */
+export interface TransportMetrics {
+  readonly bytesSent?: (peer: bigint, bytes: number) => void;
+  readonly bytesReceived?: (peer: bigint, bytes: number) => void;
+  /** Messages not delivered because the per-peer buffer was full or the peer unknown. */
+  readonly messagesDropped?: (peer: bigint, count: number) => void;
+}
+
+/** A verified snapshot payload written to disk; the file now belongs to the callee. */
+export interface ReceivedSnapshot {
+  /** The snap message raft produced on the sender (message.snapshot holds the metadata). */
+  readonly message: Message;
+  /** Absolute path of the fsynced payload file inside snapshotDir. */
+  readonly path: string;
+  readonly bytes: number;
+}
+
+export interface TransportLimits {
+  /** Per-peer buffer while the stream is down or not writable; beyond it messages are dropped. */
+  readonly maxQueuedMessages: number;
+  readonly maxQueuedBytes: number;
+  /** A peer's messages from one send() call are split into batches of at most this many bytes. */
+  readonly maxBatchBytes: number;
+  readonly snapshotChunkBytes: number;
+  /** Upper bound on an incoming snapshot payload. */
+  readonly maxSnapshotBytes: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  /** Retry interval after a peer refused us for a cluster/member id or protocol mismatch. */
+  readonly refusedRetryMs: number;
+  readonly helloTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: TransportLimits = {
+  maxQueuedMessages: 4096,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  maxBatchBytes: 1024 * 1024,
+  snapshotChunkBytes: 1024 * 1024,
+  maxSnapshotBytes: 64 * 1024 * 1024 * 1024,
+  backoffBaseMs: 100,
+  backoffMaxMs: 5000,
+  refusedRetryMs: 30_000,
+  helloTimeoutMs: 5000,
+};
+
+/**
+ * Options for the grpc.Server that serves the peer port. grpc-js refuses incoming messages above
+ * 4 MiB by default; a RaftBatch is split at maxBatchBytes, but one message holding a large entry is
+ * never split, so the peer server accepts up to 64 MiB per message.
+ */
+export const PEER_SERVER_OPTIONS = {
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+} as const;
+
+export interface PeerTransportOptions {
+  readonly clusterId: bigint;
+  /** This member's id. */
+  readonly memberId: bigint;
+  /** Where the Raft service is registered by start(); omit for a send-only transport. */
+  readonly server?: Server;
+  /** Incoming snapshot payloads are streamed into files here (created if missing). */
+  readonly snapshotDir: string;
+  /** Each message of each accepted batch, in the order the sender produced them. */
+  readonly onMessage: (m: Message) => void;
+  /**
+   * A snapshot upload arrived complete and verified. The sender is answered once this returns (or its
+   * promise resolves); a throw or rejection answers INTERNAL and deletes the file.
+   */
+  readonly onSnapshot: (s: ReceivedSnapshot) => void | Promise<void>;
+  /** A message to `id` was dropped or could not be delivered (call raft's reportUnreachable). */
+  readonly onUnreachable: (id: bigint) => void;
+  /** Outcome of a snap message's upload to `id` (call raft's reportSnapshot). */
+  readonly onSnapshotStatus: (id: bigint, ok: boolean) => void;
+  /** The checkpoint payload for an outgoing snap message, read lazily in any chunk sizes. */
+  readonly snapshotSource: (m: Message) => AsyncIterable<Uint8Array>;
+  readonly logger: TransportLogger;
+  readonly metrics?: TransportMetrics;
+  /** Channel credentials for outgoing calls; insecure by default. */
+  readonly credentials?: ChannelCredentials;
+  /** Reported in Hello, e.g. "0.1.0". */
+  readonly serverVersion?: string;
+  readonly limits?: Partial<TransportLimits>;
+  /** Jitter source in [0, 1); tests inject a fixed one. */
+  readonly random?: () => number;
+}

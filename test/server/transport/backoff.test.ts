@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { backoffDelay } from '../../../pkg/server/transport/backoff.js';
+import { peerTarget } from '../../../pkg/server/transport/peer-url.js';
+
+test('reconnect backoff doubles from 100 ms to 5 s with equal jitter', () => {
+  const at = (attempt: number, r: number): number => backoffDelay(attempt, { baseMs: 100, maxMs: 5000, random: () => r });
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 50].map((a) => at(a, 0.999999)).map(Math.round), [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+  assert.deepEqual([0, 1, 6, 1000].map((a) => at(a, 0)), [50, 100, 2500, 2500]);
+});
+
+test('peer URLs become grpc targets; anything else is an error value', () => {
+  assert.deepEqual(peerTarget('http://127.0.0.1:2380'), { ok: true, target: '127.0.0.1:2380' });
+  assert.deepEqual(peerTarget('https://[::1]:2380'), { ok: true, target: '[::1]:2380' });
+  assert.deepEqual(peerTarget('http://node-1.example'), { ok: true, target: 'node-1.example:80' });
+  assert.equal(peerTarget('unix:///tmp/x').ok, false);
+  const bad = peerTarget('not a url');
+  assert.ok(!bad.ok);
+  assert.equal(bad.message, 'transport: invalid peer URL "not a url"');
+});
