@@ -1,0 +1,104 @@
+/**
+ * The benchmark scenarios and their sizes in full and smoke mode. Tool scenarios are argument lists for
+ * etcd's `benchmark` tool; every one is bounded by a count and by a wall-clock timeout.
+ */
+import type { KubeOptions } from './kube.js';
+
+export type Mode = 'full' | 'smoke';
+
+export interface ToolScenario {
+  readonly id: string;
+  readonly label: string;
+  readonly args: readonly string[];
+  readonly timeoutMs: number;
+  /** Which summary to read (watch-latency prints a put summary, then the watch one). */
+  readonly section?: string;
+  /** The berth service the scenario needs; it is skipped if that module is not registered. */
+  readonly needs?: 'watch' | 'lease';
+  /** 3-member only: send to the leader alone instead of all members. */
+  readonly leaderOnly?: boolean;
+}
+
+export interface Sizes {
+  readonly put1: number;
+  readonly put1000: number;
+  readonly range1: number;
+  readonly range1000: number;
+  readonly txnPut: number;
+  readonly watchPuts: number;
+  readonly watchStreams: number;
+  readonly watchersPerStream: number;
+  readonly leaseKeepalives: number;
+  readonly bulkKeys: number;
+  readonly cluster3Put: number;
+  readonly toolTimeoutMs: number;
+  readonly bulkTimeoutMs: number;
+  readonly kube: KubeOptions;
+}
+
+export function sizes(mode: Mode): Sizes {
+  if (mode === 'smoke') {
+    return {
+      put1: 200, put1000: 2000, range1: 500, range1000: 3000, txnPut: 500,
+      watchPuts: 50, watchStreams: 2, watchersPerStream: 10, leaseKeepalives: 500,
+      bulkKeys: 10_000, cluster3Put: 2000, toolTimeoutMs: 30_000, bulkTimeoutMs: 60_000,
+      kube: { objects: 300, valueBytes: 1024, concurrency: 50, connections: 5, lists: 2, pageLimit: 100, phaseTimeoutMs: 20_000 },
+    };
+  }
+  return {
+    put1: 3000, put1000: 30_000, range1: 5000, range1000: 60_000, txnPut: 10_000,
+    watchPuts: 500, watchStreams: 10, watchersPerStream: 100, leaseKeepalives: 10_000,
+    bulkKeys: 1_000_000, cluster3Put: 20_000, toolTimeoutMs: 150_000, bulkTimeoutMs: 420_000,
+    kube: { objects: 10_000, valueBytes: 1024, concurrency: 100, connections: 10, lists: 5, pageLimit: 500, phaseTimeoutMs: 90_000 },
+  };
+}
+
+const c1 = ['--clients', '1', '--conns', '1'];
+const c1000 = ['--clients', '1000', '--conns', '100'];
+
+/** The 1-member tool scenarios, in run order. The range scenarios read the key `foo`, put beforehand. */
+export function singleMemberScenarios(s: Sizes): ToolScenario[] {
+  const t = s.toolTimeoutMs;
+  const n = (x: number): string => String(x);
+  return [
+    { id: 'put-1', label: 'put, 1 client / 1 conn (256 B values)', args: [...c1, 'put', '--total', n(s.put1), '--key-size', '8', '--val-size', '256', '--sequential-keys', '--key-space-size', n(s.put1)], timeoutMs: t },
+    { id: 'put-1000', label: 'put, 1000 clients / 100 conns', args: [...c1000, 'put', '--total', n(s.put1000), '--key-size', '8', '--val-size', '256', '--key-space-size', '100000'], timeoutMs: t },
+    { id: 'range-l-1', label: 'range 1 key, linearizable, 1 client', args: [...c1, 'range', 'foo', '--consistency', 'l', '--total', n(s.range1)], timeoutMs: t },
+    { id: 'range-s-1', label: 'range 1 key, serializable, 1 client', args: [...c1, 'range', 'foo', '--consistency', 's', '--total', n(s.range1)], timeoutMs: t },
+    { id: 'range-l-1000', label: 'range 1 key, linearizable, 1000 clients / 100 conns', args: [...c1000, 'range', 'foo', '--consistency', 'l', '--total', n(s.range1000)], timeoutMs: t },
+    { id: 'range-s-1000', label: 'range 1 key, serializable, 1000 clients / 100 conns', args: [...c1000, 'range', 'foo', '--consistency', 's', '--total', n(s.range1000)], timeoutMs: t },
+    { id: 'txn-put', label: 'txn-put (1 put per txn), 100 clients / 10 conns', args: ['--clients', '100', '--conns', '10', 'txn-put', '--total', n(s.txnPut), '--key-size', '8', '--val-size', '256', '--key-space-size', '100000'], timeoutMs: t },
+    {
+      id: 'watch-latency',
+      label: `watch event latency, ${n(s.watchStreams)} streams x ${n(s.watchersPerStream)} watchers, prev_kv, 100 puts/s`,
+      args: ['--clients', n(s.watchStreams), '--conns', n(s.watchStreams), 'watch-latency', '--put-total', n(s.watchPuts), '--put-rate', '100', '--streams', n(s.watchStreams), '--watchers-per-stream', n(s.watchersPerStream), '--prevkv'],
+      timeoutMs: t,
+      section: 'Watch events summary:',
+      needs: 'watch',
+    },
+    { id: 'lease-keepalive', label: 'lease keep-alive, 1 client', args: [...c1, 'lease-keepalive', '--total', n(s.leaseKeepalives)], timeoutMs: t, needs: 'lease' },
+  ];
+}
+
+/** The bulk load: txn-put with 100 puts per txn over a sequential key space of `bulkKeys` keys. */
+export function bulkLoad(s: Sizes): ToolScenario {
+  const ops = 100;
+  return {
+    id: 'bulk-load',
+    label: `bulk load ${s.bulkKeys.toLocaleString('en-US')} keys (16 B keys, 256 B values, txn of ${String(ops)} puts, 100 clients); rate in keys/s`,
+    args: ['--clients', '100', '--conns', '10', 'txn-put', '--txn-ops', String(ops), '--total', String(Math.ceil(s.bulkKeys / ops)), '--key-size', '16', '--val-size', '256', '--key-space-size', String(s.bulkKeys)],
+    timeoutMs: s.bulkTimeoutMs,
+  };
+}
+
+/** 3-member scenarios. */
+export function threeMemberScenarios(s: Sizes): ToolScenario[] {
+  const t = s.toolTimeoutMs;
+  const n = String(s.cluster3Put);
+  return [
+    { id: '3m-put-1', label: '3 members: put, 1 client, to the leader', args: [...c1, '--target-leader', 'put', '--total', String(Math.ceil(s.cluster3Put / 10)), '--key-size', '8', '--val-size', '256'], timeoutMs: t, leaderOnly: true },
+    { id: '3m-put-1000-leader', label: '3 members: put, 1000 clients / 100 conns, to the leader', args: [...c1000, '--target-leader', 'put', '--total', n, '--key-size', '8', '--val-size', '256', '--key-space-size', '100000'], timeoutMs: t, leaderOnly: true },
+    { id: '3m-put-1000-all', label: '3 members: put, 1000 clients / 100 conns, to all members', args: [...c1000, 'put', '--total', n, '--key-size', '8', '--val-size', '256', '--key-space-size', '100000'], timeoutMs: t },
+    { id: '3m-range-l-1000', label: '3 members: range linearizable, 1000 clients, all members', args: [...c1000, 'range', 'foo', '--consistency', 'l', '--total', n], timeoutMs: t },
+  ];
+}
