@@ -325,8 +325,22 @@ export class Raft {
         this.vote = m.from;
       }
     } else {
-      this.send(newMessage({ type: respType, to: m.from, term: this.term, reject: true }));
+      // A rejection carries our commit index (and its term), so a candidate whose configuration is
+      // stale can learn that a change removing or demoting us committed (see #learnCommit).
+      const commit = this.log.committed;
+      this.send(newMessage({ type: respType, to: m.from, term: this.term, reject: true, commit, logTerm: this.log.termOrZero(commit) }));
     }
+  }
+
+  /**
+   * Adopts a commit index learned from a vote rejection. Safe by Log Matching: if our entry at
+   * `commit` has the responder's term, our log up to it is identical to the responder's, which knows
+   * it committed. Without this, a leader that removed or demoted itself and stepped down before the
+   * survivors heard the commit refuses them its vote (its log is longer) while they, not knowing the
+   * change committed, still need it: the cluster would be stranded (simulation seeds 120, 490, 880).
+   */
+  #learnCommit(m: Message): void {
+    if (m.commit > this.log.committed && this.log.matchTerm(m.commit, m.logTerm)) this.log.commitTo(m.commit);
   }
 
   // ---- the step function --------------------------------------------------------------------
@@ -625,6 +639,7 @@ export class Raft {
         break;
     }
     if (m.type === myResp) {
+      if (m.reject) this.#learnCommit(m);
       const result = this.#poll(m.from, !m.reject);
       if (result === 'won') {
         if (this.role === 'pre-candidate') {

@@ -1,7 +1,6 @@
 /**
  * Bugs the deterministic simulation (test/raft/sim) found in pkg/raft, each reduced to the minimal
- * scripted scenario. Every test names the seed that first showed it; a test marked `todo` documents
- * a bug that is diagnosed but not fixed yet (it runs, but does not fail the suite).
+ * scripted scenario. Every test names the seed that first showed it.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -65,13 +64,12 @@ describe('regressions found by the simulation', () => {
   // no longer a voter itself, never campaigns: the cluster is stuck for good. etcd's raft keeps a
   // removed leader leading by default (StepDownOnRemoval=false) so the survivors learn the commit.
   // The same happens when leadership moves, during a joint configuration, to a voter the change
-  // removes or demotes (seed 525 of the 200-tick 'partitions' runs, before the workaround). Not fixed
-  // here: it is a design choice for pkg/raft (keep leading until a survivor has caught up, or hand over
-  // with timeout-now first). The simulation works around it (leaderRemoval=transfer-first): no leaving
-  // voter leads when such a change is applied, as a careful server would ensure.
+  // removes or demotes (seed 525 of the 200-tick 'partitions' runs, before the workaround). Fixed:
+  // a vote rejection carries the rejecter's commit index and its term, and a candidate whose entry at
+  // that index has the same term adopts it (Log Matching makes that safe), applies the change, and
+  // then campaigns under the new configuration.
   it(
     'a leader that removes itself from a two-voter configuration leaves the survivor able to take over',
-    { todo: 'pkg/raft: removed leader steps down before the survivor knows the removal committed' },
     () => {
       const c = new Cluster([1n, 2n]);
       c.campaign(1n);

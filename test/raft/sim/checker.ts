@@ -44,7 +44,7 @@ export type CheckerName =
 
 export class Violation extends Error {
   readonly checker: CheckerName;
-  /** Set when the violation matches a diagnosed, not yet fixed pkg/raft bug (regressions.test.ts todo). */
+  /** Set when the violation matches a diagnosed pkg/raft bug (see regressions.test.ts). */
   readonly knownIssue: string | undefined;
   constructor(checker: CheckerName, detail: string, knownIssue?: string) {
     super(`${checker}: ${detail}${knownIssue === undefined ? '' : ` [known issue: ${knownIssue}]`}`);
@@ -53,7 +53,7 @@ export class Violation extends Error {
   }
 }
 
-/** The removed/demoted leader that strands the survivors (regressions.test.ts, todo). */
+/** The removed/demoted leader that strands the survivors (fixed; regressions.test.ts). */
 export const STRANDED_BY_LEAVING_LEADER = 'stranded-by-leaving-leader';
 
 const TERM_SPAN = 1 << 20;

@@ -102,7 +102,8 @@ export function scenarioParams(seed: number, o: ParamOverrides = {}): ScenarioPa
     maxSizePerMsg: o.maxSizePerMsg ?? r.pick([1, 1, 64, 1024 * 1024]),
     maxInflightMsgs: o.maxInflightMsgs ?? r.pick([1, 2, 4, 256]),
     applyMode: o.applyMode ?? (r.chance(0.5) ? 'durable-apply' : 'replay'),
-    leaderRemoval: o.leaderRemoval ?? 'transfer-first',
+    // Half the runs let a leader remove or demote itself directly (what a careless server would do).
+    leaderRemoval: o.leaderRemoval ?? (r.chance(0.5) ? 'direct' : 'transfer-first'),
     ticks: o.ticks ?? r.range(20, 40),
     // Elections are randomized: with electionTick 3 and two voters a round succeeds only about one
     // time in three, so the bound leaves room for ~40 rounds (false alarms below one in 10^5 runs).

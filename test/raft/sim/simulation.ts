@@ -602,7 +602,7 @@ class Simulation {
   }
 
   /**
-   * Recognizes the diagnosed pkg/raft liveness bug (regressions.test.ts, todo): a node that is no
+   * Recognizes the pkg/raft liveness bug fixed in regressions.test.ts: a node that is no
    * longer a voter of the newest applied configuration still counts as a voter for some voter of it
    * that does not know the change committed, and refuses it its vote because its log is longer.
    */
