@@ -25,6 +25,10 @@ export interface ServerProcess {
   stop(): Promise<void>;
   /** Sends the signal and waits for exit; the data dir stays (crash tests restart on it). */
   kill(signal: NodeJS.Signals): Promise<void>;
+  /** Resolves when the process has exited (by itself or killed). */
+  readonly exited: Promise<void>;
+  /** The OS process id (e.g. to SIGSTOP/SIGCONT it). */
+  readonly pid: number | undefined;
 }
 
 /** A free loopback port (bound and released; the tiny race is acceptable on a test machine). */
@@ -58,6 +62,8 @@ export interface StartOptions {
   readonly dataDir?: string;
   /** --initial-cluster; default: this member alone. */
   readonly initialCluster?: string;
+  /** Extra environment (e.g. BERTH_FAILPOINTS); ETCD_* and BERTH_* of the parent are never inherited. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startServer(flavor: Flavor, o: StartOptions): Promise<ServerProcess> {
@@ -79,6 +85,7 @@ export async function startServer(flavor: Flavor, o: StartOptions): Promise<Serv
   const { cmd, args } = flavor === 'berth' ? berthCommand() : { cmd: process.env['ETCD_BIN'] ?? 'etcd', args: [] };
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('ETCD_') || k.startsWith('BERTH_')) delete env[k];
+  Object.assign(env, o.env ?? {});
   const child: ChildProcess = spawn(cmd, [...args, ...flags], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -109,6 +116,8 @@ export async function startServer(flavor: Flavor, o: StartOptions): Promise<Serv
     endpoint: `127.0.0.1:${o.clientPort}`,
     dataDir,
     output: () => out,
+    exited: exit,
+    pid: child.pid,
     stop: async () => {
       if (!exited) {
         child.kill('SIGTERM');

@@ -36,6 +36,9 @@ function compareKv(c: Compare, kv: KeyValue): boolean {
     case CompareTarget.LEASE:
       r = cmp(kv.lease, c.lease ?? 0n);
       break;
+    default:
+      // An unknown target (protobuf enums are open) compares as equal, as in etcd.
+      r = 0;
   }
   switch (c.result) {
     case CompareResult.EQUAL:
@@ -46,6 +49,9 @@ function compareKv(c: Compare, kv: KeyValue): boolean {
       return r > 0;
     case CompareResult.LESS:
       return r < 0;
+    default:
+      // An unknown result holds, as in etcd.
+      return true;
   }
 }
 
