@@ -235,11 +235,27 @@ function mdPath(outDir: string | undefined): string {
   return outDir === undefined ? join(repoRoot, 'docs/benchmarks.md') : join(outDir, 'benchmarks.md');
 }
 
+/** Everything from this line on in docs/benchmarks.md is hand-written (the optimization log) and kept. */
+const KEPT_MARKER = '<!-- hand-written below: kept when the tables are regenerated -->';
+
+/** Writes the rendered tables, keeping the hand-written tail of the existing file. */
+function writeMarkdown(path: string, rendered: string): void {
+  let tail = '';
+  try {
+    const old = readFileSync(path, 'utf8');
+    const at = old.indexOf(KEPT_MARKER);
+    if (at >= 0) tail = `\n${old.slice(at)}`;
+  } catch {
+    // no previous file
+  }
+  writeFileSync(path, rendered + tail);
+}
+
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   const render = process.argv.find((x) => x.startsWith('--render='))?.slice('--render='.length);
   if (render !== undefined) {
-    writeFileSync(mdPath(a.outDir), renderMarkdown(JSON.parse(readFileSync(render, 'utf8')) as Results));
+    writeMarkdown(mdPath(a.outDir), renderMarkdown(JSON.parse(readFileSync(render, 'utf8')) as Results));
     log(`rendered ${render} into ${mdPath(a.outDir)}`);
     return;
   }
@@ -268,7 +284,7 @@ async function main(): Promise<void> {
     const md = mdPath(outDir);
     mkdirSync(dirname(json), { recursive: true });
     writeFileSync(json, `${JSON.stringify(res, null, 2)}\n`);
-    writeFileSync(md, renderMarkdown(res));
+    writeMarkdown(md, renderMarkdown(res));
     log(`wrote ${json} and ${md}`);
   };
   const startedAt = Date.now();

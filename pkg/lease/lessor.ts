@@ -149,6 +149,26 @@ export class Lessor {
     return l;
   }
 
+  /**
+   * Replaces every lease with the persisted ones after the state was replaced underneath (a raft
+   * snapshot install); attachments are cleared and must be recovered again (`recoverAttachments`).
+   * Waiters of leases that no longer exist fail with lease-not-found.
+   */
+  async reload(engine: Pick<Engine, 'iterate'>): Promise<void> {
+    const records = await loadLeaseRecords(engine);
+    const keep = new Set(records.map((r) => r.id));
+    for (const id of [...this.#leases.keys()]) if (!keep.has(id)) this.#remove(id);
+    const waiters = new Map<bigint, LeaseEntry['waiters']>();
+    for (const [id, l] of this.#leases) waiters.set(id, l.waiters);
+    this.#leases.clear();
+    this.#keyLease.clear();
+    for (const r of records) {
+      const l = this.#entry(r.id, r.ttl < this.#minTtl ? this.#minTtl : r.ttl, r.remainingTtl);
+      l.waiters.push(...(waiters.get(r.id) ?? []));
+      this.#leases.set(r.id, l);
+    }
+  }
+
   #entry(id: bigint, ttl: bigint, remainingTtl: bigint): LeaseEntry {
     const l: LeaseEntry = {
       id,

@@ -68,6 +68,16 @@ export class MemberStore {
     return s;
   }
 
+  /** Re-reads every record (the state was replaced by a raft snapshot install). */
+  async reload(engine: Engine): Promise<void> {
+    const fresh = await MemberStore.load(engine);
+    this.#clusterId = fresh.#clusterId === 0n ? this.#clusterId : fresh.#clusterId;
+    this.#members.clear();
+    this.#removed.clear();
+    for (const [id, m] of fresh.#members) this.#members.set(id, m);
+    for (const id of fresh.#removed) this.#removed.add(id);
+  }
+
   get clusterId(): bigint {
     return this.#clusterId;
   }

@@ -47,6 +47,11 @@ export interface MemberContext {
   onLeaderChange(listener: (leader: bigint, term: number) => void): void;
   /** Registers the apply handler of a command kind (once, before start). */
   registerHandler(kind: CommandCase, handler: CommandHandler): void;
+  /**
+   * Called after a raft snapshot from the leader replaced the state underneath (in registration
+   * order, before the member serves the new state): reload in-memory copies of stored state.
+   */
+  onSnapshotInstalled?(fn: () => Promise<void> | void): void;
   /** Called at shutdown, in reverse registration order. */
   onStop(fn: () => Promise<void> | void): void;
 }

@@ -15,7 +15,7 @@ import { componentLogger } from '../log/index.js';
 import { Engine } from '../storage/engine/index.js';
 import { Wal } from '../storage/wal/index.js';
 import { MvccStore } from '../storage/mvcc/index.js';
-import { minLeaseTtl, openLessor } from '../lease/index.js';
+import { minLeaseTtl, openLessor, recoverAttachments } from '../lease/index.js';
 import { MemberStore } from '../membership/members.js';
 import type * as pb from '../proto/gen/etcdserverpb/rpc.js';
 import { berthError } from '../errors/index.js';
@@ -36,6 +36,9 @@ import { WaitRegistry, type Outcome } from './wait.js';
 import { httpHandler } from './http.js';
 import { trackProposal } from './api/metrics-registry.js';
 import { recordServices } from './gateway/unary-registry.js';
+import { redoPendingInstall } from './snapshot/install.js';
+import { RaftSnapshots } from './snapshot/raft-snapshots.js';
+import { Snapshotter } from './snapshot/snapshotter.js';
 
 export interface RunningMember {
   readonly memberId: bigint;
@@ -65,6 +68,11 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
   try {
     const wal = await Wal.open(engine);
     closers.push(() => wal.close());
+    // A raft snapshot install interrupted by a crash is finished before anything reads state.
+    const snapDir = join(cfg.dataDir, 'member', 'snap');
+    mkdirSync(snapDir, { recursive: true });
+    const redone = await redoPendingInstall(engine, snapDir);
+    if (redone !== undefined) log.info({ 'snapshot-index': redone.index }, 'finished an interrupted snapshot install');
     const members = await MemberStore.load(engine);
     const boot = await loadOrBootstrap(cfg, { engine, wal, members });
     if (!boot.ok) throw new Error(boot.message);
@@ -91,6 +99,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     const eventListeners: ((events: readonly Event[], revision: bigint) => void)[] = [];
     const leaderListeners = new Set<(leader: bigint, term: number) => void>();
     const handlers: Partial<Record<CommandCase, CommandHandler>> = {};
+    const snapshotListeners: (() => Promise<void> | void)[] = [];
 
     const reads = new ReadIndexBatcher({
       // node is declared below; the batcher only calls this after start.
@@ -107,13 +116,41 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       applied,
       handlers,
       onConfChange: () => ({ ops: [] }),
-      installSnapshot: () => Promise.reject(new Error('installing a snapshot from the leader is not supported yet')),
+      installSnapshot: (snap) => snapshots.confirmInstalled(snap),
+    });
+    const snapshotter: Snapshotter = new Snapshotter({
+      wal,
+      snapshotCount: cfg.snapshotCount,
+      catchupEntries: cfg.snapshotCatchupEntries,
+      confState: () => node.status().config,
+      logger: componentLogger(root, 'snapshot'),
+    });
+    const snapshots: RaftSnapshots = new RaftSnapshots({
+      engine,
+      wal,
+      memberId,
+      snapDir,
+      logger: componentLogger(root, 'snapshot'),
+      node: () => node,
+      applier: () => applier,
+      suspend: () => mvcc.suspend(),
+      reload: async () => {
+        await mvcc.reload();
+        await lessor.reload(engine);
+        await recoverAttachments(lessor, mvcc);
+        await members.reload(engine);
+        transport.setPeers(peerMap());
+        for (const l of snapshotListeners) await l();
+      },
+      onInstalled: (index) => {
+        snapshotter.onInstalled(index);
+        reads.onApplied(index);
+      },
+      onFatal: (err) => fatal(err),
     });
 
     // Peer traffic: raft messages and snapshots over gRPC on --listen-peer-urls.
     const peerServer = new grpc.Server(PEER_SERVER_OPTIONS);
-    const snapDir = join(cfg.dataDir, 'member', 'snap');
-    mkdirSync(snapDir, { recursive: true });
     const transport = new PeerTransport({
       clusterId: members.clusterId,
       memberId,
@@ -122,14 +159,10 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       onMessage: (m) => {
         node.step(m);
       },
-      onSnapshot: ({ message }) => {
-        log.error({ from: message.from.toString(16), index: message.snapshot?.metadata.index }, 'received a raft snapshot; installing snapshots is not supported yet');
-      },
+      onSnapshot: (s) => snapshots.receive(s),
       onUnreachable: (id) => node.reportUnreachable(id),
       onSnapshotStatus: (id, ok) => node.reportSnapshot(id, ok),
-      snapshotSource: () => {
-        throw new Error('sending raft snapshots is not supported yet');
-      },
+      snapshotSource: (m) => snapshots.source(m),
       logger: componentLogger(root, 'transport'),
     });
     const peerMap = (): Map<bigint, readonly string[]> => new Map(members.list().map((m) => [m.id, m.peerUrls]));
@@ -163,7 +196,10 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
         }
       },
       onReadState: (rs) => reads.onReadState(rs.requestCtx, rs.index),
-      onApplied: (index) => reads.onApplied(index),
+      onApplied: (index) => {
+        reads.onApplied(index);
+        snapshotter.onApplied(index);
+      },
       onFatal: (err) => fatal(err),
     });
     closers.push(async () => {
@@ -208,6 +244,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
         handlers[kind] = h;
       },
       onStop: (fn) => void closers.push(async () => fn()),
+      onSnapshotInstalled: (fn) => void snapshotListeners.push(fn),
     };
 
     const transferLeadership = (to: bigint): Promise<Outcome<void>> =>
@@ -260,7 +297,9 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     for (const u of cfg.listenClientUrls) {
       if (u.scheme !== 'http') throw new Error(`client URL scheme ${u.scheme} is not supported yet: ${u.url}`);
       const srv = createNetServer((socket) =>
-        dispatchPlain(socket, { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) }),
+        // fixAuthority: etcdctl 3.4 sends ":authority: http://host:port" (endpoint status/hashkv/defrag
+        // --cluster), which Node's HTTP/2 rejects; the wrapper normalises it (listen/authority-fix.ts).
+        dispatchPlain(socket, { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) }, { fixAuthority: true }),
       );
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);

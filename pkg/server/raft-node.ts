@@ -4,9 +4,11 @@
  *
  *   send Ready.messages (the leader's appends may leave before its own fsync)
  *   → install a received snapshot (state machine first, then the log)
- *   → persist entries + hard state in ONE synced WAL batch (group commit: whatever queued meanwhile)
+ *   → persist entries + hard state in ONE synced WAL batch (group commit: whatever queued meanwhile);
+ *     meanwhile the state machine prefetches what the committed entries will read. A Ready that only
+ *     moves the commit index (raft's mustSync false) is written without fsync and not waited for
  *   → send Ready.messagesAfterPersist (votes and append responses only after fsync)
- *   → apply committed entries (each entry's effects + applied index in one engine batch)
+ *   → apply committed entries (effects + applied index in one engine batch; consecutive KV writes share one)
  *   → hand read states to the ReadIndex batcher → advance.
  *
  * While one Ready is being handled, new inputs accumulate inside raft and form the next Ready, which is
@@ -37,6 +39,11 @@ export interface StateMachine {
   apply(entries: readonly Entry[], node: RaftNode): Promise<void>;
   /** Replaces the state with the snapshot's (received from the leader). */
   installSnapshot(snap: Snapshot): Promise<void>;
+  /**
+   * Optional read-only warm-up for entries about to be applied (e.g. looking up their keys), run
+   * while their WAL batch is fsynced. Must not change state and must not reject.
+   */
+  prefetch?(entries: readonly Entry[]): Promise<void>;
 }
 
 export interface RaftNodeOptions {
@@ -63,6 +70,10 @@ export class RaftNode {
   #stopped = false;
   #failed = false;
   #idle: (() => void)[] = [];
+  /** Callers of exclusive() waiting for, or holding, the loop (one at a time). */
+  #exclusive: Promise<void> = Promise.resolve();
+  #held = false;
+  #wantHold = 0;
 
   constructor(opts: RaftNodeOptions) {
     this.#o = opts;
@@ -140,8 +151,32 @@ export class RaftNode {
     this.#kick();
   }
 
+  /**
+   * Runs `fn` between two Readies: no Ready is being handled while it runs (the last one was applied
+   * and advanced), so the state machine is exactly at raft's applied index and nothing of the loop
+   * writes. Used to take a consistent view of the state for a snapshot, and to install one. Inputs
+   * (step, propose, ...) stay accepted meanwhile; they form the next Ready.
+   */
+  async exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
+    this.#wantHold++;
+    const prev = this.#exclusive;
+    let release: () => void = () => {};
+    this.#exclusive = new Promise<void>((r) => (release = r));
+    try {
+      await prev;
+      while (this.#working) await new Promise<void>((r) => this.#idle.push(r));
+      this.#held = true;
+      return await fn();
+    } finally {
+      this.#held = false;
+      this.#wantHold--;
+      release();
+      this.#kick();
+    }
+  }
+
   #kick(): void {
-    if (this.#working || this.#scheduled || this.#stopped || this.#failed) return;
+    if (this.#working || this.#scheduled || this.#stopped || this.#failed || this.#held) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -150,27 +185,37 @@ export class RaftNode {
   }
 
   async #work(): Promise<void> {
-    if (this.#working || this.#failed) return;
+    if (this.#working || this.#failed || this.#held) return;
     this.#working = true;
     try {
-      while (!this.#stopped && this.#rn.hasReady()) {
+      while (!this.#stopped && this.#wantHold === 0 && this.#rn.hasReady()) {
         const rd = this.#rn.ready();
         if (rd.softState !== undefined) this.#o.onSoftState?.(rd.softState, this.#rn.status().term);
         if (rd.messages.length > 0) this.#o.transport.send(rd.messages);
         if (rd.snapshot !== undefined) await this.#o.stateMachine.installSnapshot(rd.snapshot);
+        // Reads for the committed entries overlap the fsync below (the previous Ready is fully applied).
+        const warm = rd.committedEntries.length > 0 ? this.#o.stateMachine.prefetch?.(rd.committedEntries) : undefined;
+        let saved: Promise<void> | undefined;
         if (rd.entries.length > 0 || rd.hardState !== undefined || rd.snapshot !== undefined) {
-          await this.#o.wal.save({
+          saved = this.#o.wal.save({
             entries: rd.entries,
             ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
             ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
+            sync: rd.mustSync,
           });
+          // Only the commit index moved (no fsync, like etcd): apply need not wait for that write; a
+          // crash may keep the apply batch and lose it, which is fine (the commit index is recomputed).
+          if (rd.mustSync || rd.messagesAfterPersist.length > 0) await saved;
+          else saved.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
         }
         if (rd.messagesAfterPersist.length > 0) this.#o.transport.send(rd.messagesAfterPersist);
         if (rd.committedEntries.length > 0) {
+          await warm;
           await this.#o.stateMachine.apply(rd.committedEntries, this);
           const last = rd.committedEntries[rd.committedEntries.length - 1] as Entry;
           this.#o.onApplied?.(last.index);
         }
+        await saved;
         for (const rs of rd.readStates) this.#o.onReadState?.(rs);
         this.#rn.advance();
       }
@@ -182,6 +227,6 @@ export class RaftNode {
       this.#working = false;
       for (const r of this.#idle.splice(0)) r();
     }
-    if (!this.#stopped && !this.#failed && this.#rn.hasReady()) this.#kick();
+    if (!this.#stopped && !this.#failed && this.#wantHold === 0 && this.#rn.hasReady()) this.#kick();
   }
 }

@@ -381,6 +381,7 @@ describe('watch (real member)', () => {
     t.after(() => child.kill('SIGKILL'));
     let out = '';
     let wroteThird = false;
+    let third: Promise<unknown> = Promise.resolve();
     const want = ['PUT', 'e/k', 'first', 'PUT', 'e/k', 'first', 'e/k', 'second', 'PUT', 'e/k', 'second', 'e/k', 'third'];
     const lines = await new Promise<string[]>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`etcdctl output so far: ${JSON.stringify(out)}`)), 15000);
@@ -393,10 +394,11 @@ describe('watch (real member)', () => {
           resolve(ls.slice(0, want.length));
         } else if (ls.length >= 6 && !wroteThird) {
           wroteThird = true; // history replayed: now a live event
-          void put('e/k', 'third');
+          third = put('e/k', 'third');
         }
       });
     });
     assert.deepEqual(lines, want);
+    await third; // its response must arrive before the member stops
   });
 });

@@ -43,8 +43,21 @@ export function spaceQuota(ctx: MemberContext): SpaceQuota {
 function createSpaceQuota(ctx: MemberContext): SpaceQuota {
   let loaded: AlarmStore | undefined;
   const ready = AlarmStore.load(ctx.engine).then((s) => (loaded = s));
+  ctx.onSnapshotInstalled?.(async () => {
+    await ready;
+    await loaded?.reload(ctx.engine);
+  });
   let raising = false;
-  const usedBytes = (): bigint => ctx.mvcc.size().dbSize;
+  // The size comes from RocksDB properties (a synchronous native call): read it once per event-loop
+  // turn, not once per admitted write (it moves only when the engine writes, between turns anyway).
+  let cachedUsed: bigint | undefined;
+  const usedBytes = (): bigint => {
+    if (cachedUsed === undefined) {
+      cachedUsed = ctx.mvcc.size().dbSize;
+      setImmediate(() => (cachedUsed = undefined));
+    }
+    return cachedUsed;
+  };
   const raise = (): void => {
     if (raising) return;
     raising = true;

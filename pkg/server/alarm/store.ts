@@ -36,6 +36,11 @@ export class AlarmStore {
     return s;
   }
 
+  /** Re-reads the persisted alarms (the state was replaced by a raft snapshot install). */
+  async reload(engine: Pick<Engine, 'iterate'>): Promise<void> {
+    this.#alarms = (await AlarmStore.load(engine)).#alarms;
+  }
+
   /** Alarms of one type, or all of them for NONE (etcd's GET semantics). */
   list(alarm: AlarmType = AlarmType.NONE): AlarmMember[] {
     return this.#alarms.filter((a) => alarm === AlarmType.NONE || a.alarm === alarm).map((a) => ({ ...a }));

@@ -21,6 +21,7 @@ export const watchModule: ServiceModule = {
     });
     const leader = new LeaderWatch(ctx.leader(), NO_LEADER_ELECTION_TIMEOUTS * ctx.config.electionTimeoutMs);
     ctx.onEvents((events, revision) => hub.publish(events, revision));
+    ctx.onSnapshotInstalled?.(() => hub.resync());
     ctx.onLeaderChange((l) => leader.update(l));
     ctx.onStop(() => {
       leader.stop();

@@ -1,8 +1,15 @@
 /**
- * Applies committed raft entries to the state machine, one entry at a time, in log order.
+ * Applies committed raft entries to the state machine, in log order.
  *
- * Per entry, ONE engine batch carries the entry's effects (MVCC write, lease/auth/membership records)
- * and the applied index. Entries at or below the durable applied index are replays after a restart:
+ * Consecutive KV writes (Put, DeleteRange, Txn) of one Ready are prepared one after the other as a
+ * chain (each sees the previous ones' effects, see MvccStore) and written in ONE engine batch that
+ * ends with the applied index of the last entry in it: a crash keeps or loses the whole batch, and
+ * replay re-applies from the durable applied index (ARCHITECTURE invariant 3). Their waiters are
+ * resolved and their events published only after that batch is written; the applied index that
+ * linearizable reads wait for moves only then, so reads never see a write before it is in the
+ * engine. Every other command (leases, alarms, compaction, conf changes...) is a barrier: the batch
+ * is written first, then the command gets its own batch as before: ONE engine batch carries the
+ * entry's effects (lease/auth/membership records, an MVCC write) and the applied index. Entries at or below the durable applied index are replays after a restart:
  * their state effects are skipped, but conf changes are still fed to raft, which rebuilds its
  * configuration from the WAL snapshot onwards. Entries without state effects (the leader's no-op, a
  * rejected request) write nothing: replaying them is harmless.
@@ -12,8 +19,8 @@
  */
 import { decodeConfChange, EntryType, type ConfChange, type Entry, type Snapshot } from '../../raft/index.js';
 import { Command } from '../../proto/gen/berthpb/command.js';
-import type { BatchOp, Engine } from '../../storage/engine/index.js';
-import type { MvccStore, Prepared } from '../../storage/mvcc/index.js';
+import { batchBytes, type BatchOp, type Engine } from '../../storage/engine/index.js';
+import { ChainConflict, type MvccStore, type Prepared } from '../../storage/mvcc/index.js';
 import { berthError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RaftNode, StateMachine } from '../raft-node.js';
@@ -58,12 +65,61 @@ export interface ApplierOptions {
   readonly installSnapshot: (snap: Snapshot) => Promise<void>;
 }
 
+/** Commands whose effect is an MVCC write only (their `after` only publishes events): batched. */
+const BATCHED: ReadonlySet<CommandCase> = new Set<CommandCase>(['put', 'deleteRange', 'txn']);
+/** A batch is written once it holds this many entries or bytes. */
+const MAX_BATCH_ENTRIES = 2000;
+const MAX_BATCH_BYTES = 8 << 20;
+
+interface Staged {
+  readonly id: bigint;
+  readonly outcome: Outcome<unknown>;
+  readonly after: (() => void) | undefined;
+}
+
+/** Applied entries not yet written: ops of the chained MVCC writes, in order. */
+interface Batch {
+  ops: BatchOp[];
+  bytes: number;
+  prepared: Prepared<unknown>[];
+  staged: Staged[];
+  /** The last entry covered (effects staged, or none to write). */
+  last: ApplyContext | undefined;
+}
+
+interface Decoded {
+  readonly entries: readonly Entry[];
+  readonly cmds: (Command | null | undefined)[];
+  readonly keys: Uint8Array[];
+}
+
+function emptyBatch(): Batch {
+  return { ops: [], bytes: 0, prepared: [], staged: [], last: undefined };
+}
+
+/** User keys a command will look up, for MvccStore.prefetch (top-level ops only). */
+function keysOf(cmd: Command, out: Uint8Array[]): void {
+  const r = cmd.request;
+  if (r === undefined) return;
+  if (r.$case === 'put') out.push(r.value.key);
+  else if (r.$case === 'deleteRange' && r.value.rangeEnd.byteLength === 0) out.push(r.value.key);
+  else if (r.$case === 'txn') {
+    for (const c of r.value.compare) if (c.rangeEnd.byteLength === 0) out.push(c.key);
+    for (const op of [...r.value.success, ...r.value.failure]) {
+      const q = op.request;
+      if (q?.$case === 'requestPut') out.push(q.value.key);
+    }
+  }
+}
+
 export class Applier implements StateMachine {
   readonly #o: ApplierOptions;
   /** Highest index applied (durable or not: see the header comment). */
   #applied: number;
   #durable: number;
   #term: number;
+  #batch: Batch = emptyBatch();
+  #decoded: Decoded | undefined;
 
   constructor(opts: ApplierOptions) {
     this.#o = opts;
@@ -82,47 +138,143 @@ export class Applier implements StateMachine {
 
   async installSnapshot(snap: Snapshot): Promise<void> {
     await this.#o.installSnapshot(snap);
+    // The state may already be past the snapshot (installed before raft restored its log side, see
+    // pkg/server/snapshot): never move the applied index back, or entries would apply twice.
+    if (snap.metadata.index <= this.#applied) return;
     this.#applied = snap.metadata.index;
     this.#durable = snap.metadata.index;
     this.#term = snap.metadata.term;
   }
 
-  async apply(entries: readonly Entry[], node: RaftNode): Promise<void> {
-    for (const e of entries) {
-      const ctx: ApplyContext = { index: e.index, term: e.term };
-      const replay = e.index <= this.#durable;
-      if (e.type === EntryType.ConfChange || e.type === EntryType.ConfChangeV2) {
-        const cc = decodeConfChange(e.data);
-        if (cc === undefined) throw new Error(`apply: undecodable conf change at index ${e.index}`);
-        node.applyConfChange(cc);
-        const fx = this.#o.onConfChange(cc, { ...ctx, replay });
-        if (!replay) await this.#write(fx.ops, ctx);
-        fx.after?.();
-      } else if (!replay && e.data.byteLength > 0) {
-        await this.#applyCommand(e, ctx);
-      }
-      if (e.index > this.#applied) {
-        this.#applied = e.index;
-        this.#term = e.term;
-      }
+  /**
+   * Decodes the commands of `entries` (undefined: nothing to apply; null: undecodable) and looks up
+   * the keys they write concurrently, warming MVCC's latest-entry cache for the serial prepares.
+   * Read-only; the node loop runs it while the entries' WAL batch is fsynced. Never rejects.
+   */
+  async prefetch(entries: readonly Entry[]): Promise<void> {
+    try {
+      const d = this.#decode(entries);
+      if (d.keys.length > 0) await this.#o.mvcc.prefetch(d.keys);
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'apply: prefetch failed');
     }
   }
 
-  async #applyCommand(e: Entry, ctx: ApplyContext): Promise<void> {
-    let cmd: Command;
+  #decode(entries: readonly Entry[]): Decoded {
+    if (this.#decoded?.entries === entries) return this.#decoded;
+    const cmds: (Command | null | undefined)[] = new Array<Command | null | undefined>(entries.length);
+    const keys: Uint8Array[] = [];
+    entries.forEach((e, i) => {
+      if (e.type !== EntryType.Normal || e.index <= this.#durable || e.data.byteLength === 0) return;
+      try {
+        const cmd = Command.decode(e.data);
+        cmds[i] = cmd;
+        keysOf(cmd, keys);
+      } catch (err) {
+        // Deterministic on every member, so skipping keeps them identical; it means a proposer bug.
+        this.#o.logger.error({ index: e.index, err }, 'apply: undecodable command skipped');
+        cmds[i] = null;
+      }
+    });
+    this.#decoded = { entries, cmds, keys };
+    return this.#decoded;
+  }
+
+  async apply(entries: readonly Entry[], node: RaftNode): Promise<void> {
+    // Decoded (and prefetched) while the WAL batch was fsynced, or now.
+    const { cmds, keys } = this.#decode(entries);
+    this.#decoded = undefined;
+    if (keys.length > 1) await this.#o.mvcc.prefetch(keys);
     try {
-      cmd = Command.decode(e.data);
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i] as Entry;
+        const ctx: ApplyContext = { index: e.index, term: e.term };
+        const replay = e.index <= this.#durable;
+        if (e.type === EntryType.ConfChange || e.type === EntryType.ConfChangeV2) {
+          await this.#flush();
+          const cc = decodeConfChange(e.data);
+          if (cc === undefined) throw new Error(`apply: undecodable conf change at index ${e.index}`);
+          node.applyConfChange(cc);
+          const fx = this.#o.onConfChange(cc, { ...ctx, replay });
+          if (!replay) await this.#write(fx.ops, ctx);
+          fx.after?.();
+        } else {
+          const cmd = cmds[i];
+          if (cmd !== undefined && cmd !== null) await this.#applyCommand(cmd, ctx);
+        }
+        this.#advance(ctx);
+      }
+      await this.#flush();
     } catch (err) {
-      // Deterministic on every member, so skipping keeps them identical; it means a proposer bug.
-      this.#o.logger.error({ index: e.index, err }, 'apply: undecodable command skipped');
-      return;
+      this.#o.mvcc.abortAll();
+      this.#batch = emptyBatch();
+      throw err;
     }
+  }
+
+  /** Marks `ctx` applied: now if nothing is waiting to be written, else when the batch is. */
+  #advance(ctx: ApplyContext): void {
+    if (this.#batch.staged.length > 0 || this.#batch.prepared.length > 0) {
+      this.#batch.last = ctx;
+    } else if (ctx.index > this.#applied) {
+      this.#applied = ctx.index;
+      this.#term = ctx.term;
+    }
+  }
+
+  /** Writes the batch (effects + applied index of its last entry), then publishes and answers. */
+  async #flush(): Promise<void> {
+    const b = this.#batch;
+    if (b.last === undefined) return;
+    this.#batch = emptyBatch();
+    const last = b.last;
+    if (b.ops.length > 0) {
+      await this.#o.engine.write([...b.ops, appliedIndexOp(last)]);
+      this.#durable = last.index;
+    }
+    for (const p of b.prepared) this.#o.mvcc.markCommitted(p);
+    if (last.index > this.#applied) {
+      this.#applied = last.index;
+      this.#term = last.term;
+    }
+    for (const s of b.staged) {
+      s.after?.();
+      this.#o.waits.trigger(s.id, s.outcome);
+    }
+  }
+
+  async #applyCommand(cmd: Command, ctx: ApplyContext): Promise<void> {
     const kind = cmd.request?.$case;
     const handler = kind === undefined ? undefined : this.#o.handlers[kind];
     if (handler === undefined) {
       this.#o.waits.trigger(cmd.id, { ok: false, error: berthError('internal', `unsupported command ${kind ?? 'empty'}`) });
       return;
     }
+    if (kind !== undefined && BATCHED.has(kind)) {
+      let fx: CommandEffect;
+      try {
+        fx = await handler(cmd, ctx);
+      } catch (err) {
+        if (!(err instanceof ChainConflict)) throw err;
+        await this.#flush();
+        fx = await handler(cmd, ctx);
+      }
+      const b = this.#batch;
+      if (fx.mvcc !== undefined) {
+        b.prepared.push(fx.mvcc);
+        for (const op of fx.mvcc.ops) b.ops.push(op);
+        b.bytes += batchBytes(fx.mvcc.ops);
+      }
+      if (fx.ops !== undefined && fx.ops.length > 0) {
+        for (const op of fx.ops) b.ops.push(op);
+        b.bytes += batchBytes(fx.ops);
+      }
+      b.staged.push({ id: cmd.id, outcome: fx.outcome, after: fx.after });
+      b.last = ctx;
+      if (b.staged.length >= MAX_BATCH_ENTRIES || b.bytes >= MAX_BATCH_BYTES) await this.#flush();
+      return;
+    }
+    await this.#flush();
     const fx = await handler(cmd, ctx);
     const ops = fx.ops ?? [];
     if (fx.mvcc !== undefined) {

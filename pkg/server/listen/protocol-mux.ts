@@ -9,6 +9,7 @@
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { fixAuthority } from './authority-fix.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -33,11 +34,21 @@ export function classifyPrefix(prefix: Uint8Array): Protocol | undefined {
   return prefix.length >= H2_PREFACE.length ? 'h2' : undefined;
 }
 
+export interface DispatchOptions {
+  /**
+   * Put HTTP/2 connections behind {@link fixAuthority}, so etcdctl 3.4's URL-shaped `:authority`
+   * ("http://127.0.0.1:2379") is accepted. Off by default: node:http2 then drives the connection
+   * through a JS stream, which costs CPU and at least one event-loop turn per write (see
+   * authority-fix.ts).
+   */
+  fixAuthority?: boolean;
+}
+
 /**
  * Reads just enough of a plain socket to classify it, puts the bytes back, and dispatches it.
  * A connection that closes or errors before it can be classified is dropped silently.
  */
-export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers): void {
+export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers, opts: DispatchOptions = {}): void {
   let buffered: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
@@ -48,7 +59,7 @@ export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers): void 
     socket.pause();
     socket.unshift(buffered);
     if (proto === 'h2') {
-      handlers.h2(socket);
+      handlers.h2(opts.fixAuthority === true ? fixAuthority(socket) : socket);
     } else {
       handlers.http1(socket);
       // node:http attaches its parser without resuming a paused socket; HTTP/2 resumes by itself.

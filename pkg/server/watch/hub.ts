@@ -145,6 +145,30 @@ export class WatchHub {
     }
   }
 
+  /**
+   * The store jumped (a raft snapshot from the leader replaced the state): every synced watcher is
+   * caught up from storage from the revision it expects next, as if it were unsynced, so it misses no
+   * event between its last delivery and the new state (or is canceled with the compaction revision
+   * when that history is gone).
+   */
+  resync(): void {
+    // A synced watcher has seen every published revision up to `seen`.
+    const seen = this.#revision;
+    const current = this.#o.mvcc.currentRevision;
+    if (current > this.#revision) this.#revision = current;
+    if (this.#stopped) return;
+    for (const s of this.#streams) {
+      for (const w of s.watchers.values()) {
+        if (w.state !== 'synced') continue;
+        if (w.minRev <= seen) w.minRev = seen + 1n;
+        this.#synced.remove(w);
+        w.state = 'unsynced';
+        this.#unsynced.add(w);
+      }
+    }
+    this.#schedule();
+  }
+
   #fanOut(events: readonly Event[], revision: bigint): void {
     const refused = fanOut(this.#synced, events, revision, {
       header: headerField(this.#o.header(revision)),

@@ -18,6 +18,8 @@ export const Keyspace = {
   MvccRevision: 0x10,
   /** MVCC key index: prefix + order-preserving user key + descending revision. Owned by pkg/storage/mvcc. */
   MvccKeyIndex: 0x11,
+  /** MVCC key heads: prefix + raw user key → the key's newest entry, absent when deleted. Owned by pkg/storage/mvcc. */
+  MvccHead: 0x12,
   /** Server meta: applied index/term, compaction revisions, consistent index. */
   Meta: 0x20,
   /** Cluster and member records. */

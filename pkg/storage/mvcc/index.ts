@@ -1,7 +1,7 @@
 /**
  * pkg/storage/mvcc — etcd's MVCC key-value model on RocksDB. See docs/mvcc.md.
  */
-export { MvccStore } from './store.js';
+export { MvccStore, ChainConflict } from './store.js';
 export type { StoreOptions, Prepared, CommitOptions, DbSize } from './store.js';
 export type { MvccBackend } from './backend.js';
 export type { MvccError, MvccErrorKind, Result } from './errors.js';

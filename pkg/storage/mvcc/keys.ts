@@ -99,6 +99,14 @@ export function indexKeyPrefixLength(ik: Uint8Array): number {
   return ik.length - REVISION_BYTES;
 }
 
+/** Head key of `key`: its newest entry, for point lookups (`get`/`getMany`, bloom filters) instead of a seek. */
+export function headKey(key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + key.length);
+  out[0] = Keyspace.MvccHead;
+  out.set(key, 1);
+  return out;
+}
+
 /** Revision keyspace key. */
 export function revisionKey(rev: Revision): Uint8Array {
   const out = new Uint8Array(1 + REVISION_BYTES);
@@ -123,6 +131,8 @@ export const INDEX_KEYSPACE = { gte: Uint8Array.of(Keyspace.MvccKeyIndex), lt: I
 /** MVCC's records in the shared Meta keyspace. */
 export const META_COMPACT_SCHEDULED = metaKey('mvcc/compact-scheduled');
 export const META_COMPACT_FINISHED = metaKey('mvcc/compact-finished');
+/** Present when every key's head record is maintained (written by the store on a fresh database). */
+export const META_HEADS = metaKey('mvcc/heads');
 
 function metaKey(name: string): Uint8Array {
   const s = new TextEncoder().encode(name);

@@ -41,6 +41,17 @@ export class LatestCache {
     return slot.entry;
   }
 
+  /** Drops everything (the store underneath was replaced, e.g. by a raft snapshot install). */
+  clear(): void {
+    this.#map.clear();
+    this.#bytes = 0;
+  }
+
+  /** Whether `key` is cached, without touching its recency. */
+  has(key: string): boolean {
+    return this.#map.has(key);
+  }
+
   /** The value of `e` if the cache holds exactly that revision of its key with its value. */
   valueOf(key: string, e: IndexEntry): Uint8Array | undefined {
     const slot = this.#map.get(key);

@@ -60,6 +60,23 @@ export function encodeEventRecord(e: IndexEntry, value: Uint8Array): Uint8Array 
   return out;
 }
 
+/** Head record: the index record of the key's newest (live) entry ‖ main u64 ‖ sub u64. */
+export function encodeHeadRecord(e: IndexEntry): Uint8Array {
+  const idx = encodeIndexRecord(e);
+  const out = new Uint8Array(idx.length + 16);
+  out.set(idx, 0);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(idx.length, e.rev.main);
+  dv.setBigUint64(idx.length + 8, e.rev.sub);
+  return out;
+}
+
+export function decodeHeadRecord(key: Uint8Array, v: Uint8Array): IndexEntry {
+  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
+  const rev = { main: dv.getBigUint64(v.length - 16), sub: dv.getBigUint64(v.length - 8) };
+  return decodeIndexRecord(key, rev, v.subarray(0, v.length - 16));
+}
+
 export interface EventRecord {
   readonly tombstone: boolean;
   readonly kv: KeyValue;

@@ -3,11 +3,10 @@
  * an overlay of the keys it wrote, so that reads later in the same Txn see earlier writes (as in etcd).
  * Nothing touches the database until the caller commits `ops`.
  */
-import { put as putOp, type BatchOp } from '../engine/index.js';
-import type { MvccBackend } from './backend.js';
-import { scanIndex, type ScanOptions, type ScanResult } from './index-scan.js';
-import { compareBytes, indexKey, indexRangeBounds, inRange, revisionKey } from './keys.js';
-import { encodeEventRecord, encodeIndexRecord, type IndexEntry } from './record.js';
+import { del as delOp, put as putOp, type BatchOp } from '../engine/index.js';
+import type { ScanOptions, ScanResult } from './index-scan.js';
+import { compareBytes, headKey, indexKey, inRange, revisionKey } from './keys.js';
+import { encodeEventRecord, encodeHeadRecord, encodeIndexRecord, type IndexEntry } from './record.js';
 import type { RangeSource } from './range.js';
 import { cacheKey } from './latest-cache.js';
 
@@ -33,6 +32,8 @@ const mapKey = cacheKey;
 export type LatestLookup = (key: Uint8Array) => Promise<IndexEntry | undefined>;
 /** Values of committed entries (undefined where compaction removed one): cache hits or multi-gets. */
 export type ValueLookup = (entries: readonly IndexEntry[]) => Promise<(Uint8Array | undefined)[]>;
+/** Live entries of etcd's [key, rangeEnd) at `atMain` (≤ beginRev), without this txn's writes. */
+export type BaseScan = (key: Uint8Array, rangeEnd: Uint8Array | undefined, atMain: bigint, opts: ScanOptions) => Promise<ScanResult>;
 
 function live(e: IndexEntry | undefined): e is IndexEntry {
   return e !== undefined && !e.tombstone;
@@ -42,14 +43,14 @@ export class WriteTxn implements RangeSource {
   readonly beginRev: bigint;
   readonly ops: BatchOp[] = [];
   readonly changes: Change[] = [];
-  readonly #db: MvccBackend;
+  readonly #baseScan: BaseScan;
   readonly #latest: LatestLookup;
   readonly #committedValues: ValueLookup;
   readonly #overlay = new Map<string, OverlayItem>();
   readonly #values = new Map<IndexEntry, Uint8Array>();
 
-  constructor(db: MvccBackend, beginRev: bigint, lookups: { readonly latest: LatestLookup; readonly values: ValueLookup }) {
-    this.#db = db;
+  constructor(beginRev: bigint, lookups: { readonly latest: LatestLookup; readonly values: ValueLookup; readonly scan: BaseScan }) {
+    this.#baseScan = lookups.scan;
     this.#latest = lookups.latest;
     this.#committedValues = lookups.values;
     this.beginRev = beginRev;
@@ -111,6 +112,8 @@ export class WriteTxn implements RangeSource {
   #record(entry: IndexEntry, value: Uint8Array, before: IndexEntry | undefined): void {
     this.ops.push(putOp(indexKey(entry.key, entry.rev), encodeIndexRecord(entry)));
     this.ops.push(putOp(revisionKey(entry.rev), encodeEventRecord(entry, value)));
+    // The head: newest live entry; a deleted key has none (absent and tombstone mean the same to writes).
+    this.ops.push(entry.tombstone ? delOp(headKey(entry.key)) : putOp(headKey(entry.key), encodeHeadRecord(entry)));
     this.#overlay.set(mapKey(entry.key), { entry, before });
     this.#values.set(entry, value);
     this.changes.push({ entry, value, before });
@@ -124,12 +127,11 @@ export class WriteTxn implements RangeSource {
       const found = e !== undefined && !e.tombstone ? [e] : [];
       return { entries: opts.collect ? found : [], count: found.length };
     }
-    const bounds = indexRangeBounds(key, rangeEnd);
     const mine: OverlayItem[] = [];
     if (atMain > this.beginRev) for (const item of this.#overlay.values()) if (inRange(item.entry.key, key, rangeEnd)) mine.push(item);
-    if (mine.length === 0) return scanIndex(this.#db, bounds, atMain, opts);
+    if (mine.length === 0) return this.#baseScan(key, rangeEnd, atMain > this.beginRev ? this.beginRev : atMain, opts);
     // Each overlay key can hide at most one stored key, so limit + |mine| stored entries suffice.
-    const stored = await scanIndex(this.#db, bounds, this.beginRev, {
+    const stored = await this.#baseScan(key, rangeEnd, this.beginRev, {
       limit: opts.limit === 0 ? 0 : opts.limit + mine.length,
       count: opts.count,
       collect: opts.collect,

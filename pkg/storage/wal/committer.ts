@@ -20,6 +20,7 @@ interface Queued {
   readonly ops: BatchOp[];
   readonly entries: number;
   readonly bytes: number;
+  readonly sync: boolean;
   readonly resolve: () => void;
   readonly reject: (err: WalError) => void;
 }
@@ -43,12 +44,17 @@ export class Committer {
   }
 
   /**
-   * Resolves once `ops` (and everything queued before) is fsynced; `entries`/`bytes` only feed
-   * onSync. An empty `ops` is a barrier. Rejects with WalError 'failed' once any write failed.
+   * Resolves once `ops` (and everything queued before) is fsynced — or, with `sync: false`, written
+   * (a group is fsynced if any of its batches asks for it; an fsync covers every earlier write);
+   * `entries`/`bytes` only feed onSync. An empty `ops` is a barrier. Rejects with WalError 'failed'
+   * once any write failed.
    */
-  commit(ops: BatchOp[], info: { readonly entries: number; readonly bytes: number } = { entries: 0, bytes: 0 }): Promise<void> {
+  commit(
+    ops: BatchOp[],
+    info: { readonly entries: number; readonly bytes: number; readonly sync?: boolean } = { entries: 0, bytes: 0 },
+  ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ ops, entries: info.entries, bytes: info.bytes, resolve, reject });
+      this.#queue.push({ ops, entries: info.entries, bytes: info.bytes, sync: info.sync ?? true, resolve, reject });
       if (this.#writer === null) this.#writer = this.#drain();
     });
   }
@@ -76,8 +82,13 @@ export class Committer {
   async #write(group: readonly Queued[], bytes: number): Promise<WalError | null> {
     const ops = group.length === 1 ? (group[0] as Queued).ops : group.flatMap((q) => q.ops);
     if (ops.length === 0) return null;
+    const sync = group.some((q) => q.sync);
     const t0 = process.hrtime.bigint();
     try {
+      if (!sync) {
+        await this.#engine.write(ops);
+        return null;
+      }
       failpoint('wal-before-sync');
       await this.#engine.write(ops, { sync: true });
       failpoint('wal-after-sync');

@@ -54,6 +54,13 @@ export interface WalUpdate {
   readonly hardState?: HardState;
   /** A snapshot received from the leader: replaces the whole log (see applySnapshot). */
   readonly snapshot?: Snapshot;
+  /**
+   * fsync before resolving. Default true. raft's Ready.mustSync is false when only the commit index
+   * moved (no entries, snapshot, term or vote): like etcd, such a batch is written without fsync (the
+   * commit index is recomputed after a crash; a later synced batch makes it durable with everything
+   * before it, since the engine has one log).
+   */
+  readonly sync?: boolean;
 }
 
 export interface WalOptions {
@@ -267,7 +274,7 @@ export class Wal implements Storage {
       ops.push(put(HARD_STATE_KEY, encodeHardState(u.hardState)));
       this.#hardState = u.hardState;
     }
-    const done = this.#enqueue(ops, ents.length, bytes);
+    const done = this.#enqueue(ops, ents.length, bytes, u.sync ?? true);
     if (clearThrough >= 0) void done.then(() => this.#clearThrough(clearThrough), () => {});
     return done;
   }
@@ -335,8 +342,8 @@ export class Wal implements Storage {
     return this.#committer.failed;
   }
 
-  #enqueue(ops: BatchOp[], entries: number, bytes: number): Promise<void> {
-    return this.#committer.commit(ops, { entries, bytes });
+  #enqueue(ops: BatchOp[], entries: number, bytes: number, sync = true): Promise<void> {
+    return this.#committer.commit(ops, { entries, bytes, sync });
   }
 
   /** Deletes stored entries with index <= `index` (unsynced, bounded batches, off the write queue). */

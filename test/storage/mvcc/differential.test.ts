@@ -10,12 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Engine } from '../../../pkg/storage/engine/index.js';
-import { MvccStore, type Result } from '../../../pkg/storage/mvcc/index.js';
+import { ChainConflict, MvccStore, type Prepared, type Result } from '../../../pkg/storage/mvcc/index.js';
 import { Gen } from './gen.js';
 import { ReferenceStore, type Outcome } from './reference-model.js';
 
 const OPS_PER_SEED = Number(process.env['MVCC_OPS'] ?? 25_000);
-const SEEDS = process.env['MVCC_SEED'] !== undefined ? [Number(process.env['MVCC_SEED'])] : [1, 2, 3, 4];
+const SEEDS = process.env['MVCC_SEED'] !== undefined ? [Number(process.env['MVCC_SEED'])] : [1, 2, 3, 4, 5, 6];
+/**
+ * Seeds ≥ 5 chain their writes as raft apply does: writes are prepared one after the other while
+ * earlier ones are still pending (each must see the previous ones' effects) and committed together in
+ * ONE engine batch, at random points and before every read, compaction, event read or reopen (reads
+ * never see pending writes). A ChainConflict commits the chain and prepares again.
+ */
+const CHAINED_FROM_SEED = 5;
 const MAX_TXN_OPS = 8;
 const leaseExists = (id: bigint): boolean => id !== 4n;
 
@@ -56,9 +63,35 @@ async function runSeed(seed: number): Promise<number> {
   const g = new Gen(seed);
   let ops = 0;
   const timing = new Map<string, { n: number; ms: number }>();
+  const chained = seed >= CHAINED_FROM_SEED;
+  let chain: Prepared<unknown>[] = [];
+  let conflicts = 0;
+  const commitChain = async (): Promise<void> => {
+    if (chain.length === 0) return;
+    await engine.write(chain.flatMap((p) => [...p.ops]));
+    for (const p of chain) store.markCommitted(p);
+    chain = [];
+  };
+  /** A write: one call, or (chained) a prepare added to the chain. */
+  const write = async <R>(prepare: () => Promise<Result<Prepared<R>>>, oneCall: () => Promise<Result<Prepared<R>>>): Promise<Result<Prepared<R>>> => {
+    if (!chained) return oneCall();
+    let res: Result<Prepared<R>>;
+    try {
+      res = await prepare();
+    } catch (e) {
+      if (!(e instanceof ChainConflict)) throw e;
+      conflicts++;
+      await commitChain();
+      res = await prepare();
+    }
+    if (res.ok) chain.push(res.value);
+    if (g.chance(0.15)) await commitChain();
+    return res;
+  };
   try {
     for (let i = 0; i < OPS_PER_SEED; i++) {
       const x = g.r();
+      if (chained && (x < 0.3 || x >= 0.97)) await commitChain();
       const started = performance.now();
       let req: unknown;
       let got: Outcome;
@@ -72,17 +105,17 @@ async function runSeed(seed: number): Promise<number> {
       } else if (x < 0.55) {
         const r = g.put();
         req = { put: r };
-        got = fromStore(await store.put(r), true);
+        got = fromStore(await write(() => store.preparePut(r), () => store.put(r)), true);
         want = ref.put(r);
       } else if (x < 0.65) {
         const r = g.del();
         req = { deleteRange: r };
-        got = fromStore(await store.deleteRange(r), true);
+        got = fromStore(await write(() => store.prepareDeleteRange(r), () => store.deleteRange(r)), true);
         want = ref.deleteRange(r);
       } else if (x < 0.97) {
         const r = g.txn(0, cur, ref.compacted);
         req = { txn: r };
-        got = fromStore(await store.txn(r), true);
+        got = fromStore(await write(() => store.prepareTxn(r), () => store.txn(r)), true);
         want = ref.txn(r);
       } else if (x < 0.985) {
         const rev = g.chance(0.8) ? ref.compacted + 1n + BigInt(g.int(Number(cur - ref.compacted))) : g.rev(cur, ref.compacted);
@@ -122,12 +155,15 @@ async function runSeed(seed: number): Promise<number> {
       timing.set(kind, t);
       try {
         assert.deepEqual(norm(got), norm(want));
-        assert.equal(store.currentRevision, ref.current);
+        assert.equal(chained ? store.headRevision : store.currentRevision, ref.current);
       } catch (e) {
         const detail = JSON.stringify(norm(req));
         throw new Error(`seed ${seed} op ${i}: ${detail}\n${(e as Error).message}`, { cause: e });
       }
     }
+    await commitChain();
+    assert.equal(store.currentRevision, ref.current);
+    if (chained) assert.ok(conflicts > 0, 'the chained run never hit a ChainConflict');
     // Every scheduled compaction finishes and leaves the history readable at and above it.
     await store.whenCompacted();
     assert.equal(store.compactionError, undefined);

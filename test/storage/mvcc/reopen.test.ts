@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { META_COMPACT_FINISHED, META_COMPACT_SCHEDULED } from '../../../pkg/storage/mvcc/keys.js';
+import { del } from '../../../pkg/storage/engine/index.js';
+import { META_COMPACT_FINISHED, META_COMPACT_SCHEDULED, META_HEADS } from '../../../pkg/storage/mvcc/keys.js';
 import { b, errorKind, open, str, unwrap, withStore, type Fixture } from './helpers.js';
 
 async function history(fx: Fixture): Promise<void> {
@@ -137,3 +138,22 @@ test('reads at and above the compaction revision stay exact between every physic
 function big(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? `${v}` : v instanceof Uint8Array ? str(v) : v;
 }
+
+test('a store written before head records existed keeps working by seeking (no marker, no heads)', () =>
+  withStore(async (fx) => {
+    await history(fx);
+    const before = await dump(fx);
+    // Play a database from before heads: drop the marker and every head record.
+    const heads: Uint8Array[] = [];
+    for await (const { key } of fx.engine.iterate({ gte: Uint8Array.of(0x12), lt: Uint8Array.of(0x13), values: false })) heads.push(key);
+    assert.ok(heads.length > 0);
+    await fx.engine.write([del(META_HEADS), ...heads.map((k) => del(k))]);
+    await fx.reopen();
+    assert.equal(await dump(fx), before);
+    for (let i = 0; i < 7; i++) {
+      const p = unwrap(await fx.store.put({ key: b(`k${i}`), value: b('again'), prevKv: true })).response;
+      const live = unwrap(await fx.store.range({ key: b(`k${i}`), revision: p.header.revision - 1n })).kvs[0];
+      assert.deepEqual(p.prevKv?.version, live?.version);
+    }
+    assert.equal(await fx.engine.get(META_HEADS), undefined);
+  }));

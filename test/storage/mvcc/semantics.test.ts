@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  ChainConflict,
   CompareResult,
   CompareTarget,
   EventType,
@@ -399,7 +400,6 @@ describe('two-phase apply', () => {
       const p = unwrap(await store.preparePut({ key: b('k'), value: b('v') }));
       assert.equal(unwrap(await store.range({ key: b('k') })).count, 0n);
       assert.equal(store.currentRevision, 1n);
-      await assert.rejects(store.preparePut({ key: b('x') }), /pending/);
       await store.commit(p, { extraOps: [{ type: 'put', key: applied, value: b('7') }], sync: true });
       assert.equal(store.currentRevision, 2n);
       assert.equal(str((await engine.get(applied)) ?? b('')), '7');
@@ -410,6 +410,69 @@ describe('two-phase apply', () => {
       store.markCommitted(r);
       assert.equal(str(unwrap(await store.range({ key: b('k') })).kvs[0]?.value ?? b('')), 'z');
       assert.equal(store.currentRevision, 3n);
+    }));
+
+  test('chained prepares see the pending writes; one batch commits them in order; reads see none before', () =>
+    withStore(async ({ store, engine }) => {
+      await store.put({ key: b('a'), value: b('0') });
+      const p1 = unwrap(await store.preparePut({ key: b('a'), value: b('1') }));
+      const p2 = unwrap(
+        await store.prepareTxn({
+          compare: [{ key: b('a'), target: CompareTarget.VALUE, result: CompareResult.EQUAL, value: b('1') }],
+          success: [{ requestPut: { key: b('a'), value: b('2'), prevKv: true } }, { requestPut: { key: b('n'), value: b('x') } }],
+        }),
+      );
+      assert.equal(p2.response.succeeded, true);
+      assert.equal(p2.revision, 4n);
+      assert.equal(store.headRevision, 4n);
+      assert.equal(store.pendingWrites, 2);
+      assert.equal(str(p2.events[0]?.prevKv?.value ?? b('')), '1');
+      assert.equal(p2.events[0]?.kv.version, 3n);
+      const p3 = unwrap(await store.prepareDeleteRange({ key: b('n'), prevKv: true }));
+      assert.equal(p3.response.deleted, 1n);
+      assert.equal(str(p3.response.prevKvs[0]?.value ?? b('')), 'x');
+      // Reads see only committed state.
+      assert.equal(str(unwrap(await store.range({ key: b('a') })).kvs[0]?.value ?? b('')), '0');
+      assert.equal(store.currentRevision, 2n);
+      // Needing pending history below the head conflicts (nothing prepared).
+      await assert.rejects(store.prepareTxn({ success: [{ requestRange: { key: b('a'), revision: 3n } }] }), ChainConflict);
+      await assert.rejects(store.prepareDeleteRange({ key: b('a'), rangeEnd: b('z') }), ChainConflict);
+      await assert.rejects(store.prepareCompact({ revision: 2n }), ChainConflict);
+      assert.throws(() => store.markCommitted(p2), /oldest/);
+      await engine.write([...p1.ops, ...p2.ops, ...p3.ops]);
+      for (const p of [p1, p2, p3]) store.markCommitted(p);
+      assert.equal(store.currentRevision, 5n);
+      assert.equal(store.pendingWrites, 0);
+      assert.equal(str(unwrap(await store.range({ key: b('a') })).kvs[0]?.value ?? b('')), '2');
+      assert.equal(unwrap(await store.range({ key: b('n') })).count, 0n);
+      assert.equal(unwrap(await store.range({ key: b('a'), revision: 3n })).kvs[0]?.version, 2n);
+    }));
+});
+
+describe('paginated count', () => {
+  test('count of each page equals a full count, at the current and at older revisions, from any start', () =>
+    withStore(async ({ store }) => {
+      for (let i = 0; i < 60; i++) await store.put({ key: b(`k${String(i).padStart(2, '0')}`), value: b(`${i}`) });
+      const mid = store.currentRevision;
+      for (let i = 0; i < 60; i += 4) await store.deleteRange({ key: b(`k${String(i).padStart(2, '0')}`) });
+      for (let i = 60; i < 70; i++) await store.put({ key: b(`k${i}`), value: b(`${i}`) });
+      for (const revision of [0n, mid, mid - 20n]) {
+        for (const limit of [1n, 7n, 500n]) {
+          let key = b('k');
+          for (let page = 0; page < 100; page++) {
+            const r = unwrap(await store.range({ key, rangeEnd: b('l'), limit, revision }));
+            const full = unwrap(await store.range({ key, rangeEnd: b('l'), countOnly: true, revision }));
+            assert.equal(r.count, full.count, `page ${page} limit ${limit} rev ${revision}`);
+            // Also a start inside the previous page (a client re-reading) and one past it.
+            const skip = unwrap(await store.range({ key: b(`${str(key)}5`), rangeEnd: b('l'), limit, revision }));
+            assert.equal(skip.count, unwrap(await store.range({ key: b(`${str(key)}5`), rangeEnd: b('l'), countOnly: true, revision })).count);
+            if (!r.more) break;
+            const last = r.kvs[r.kvs.length - 1];
+            assert.ok(last !== undefined);
+            key = b(`${str(last.key)}\x00`);
+          }
+        }
+      }
     }));
 });
 
