@@ -13,9 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { parseConfig } from '../../pkg/config/index.js';
-import { createLogger } from '../../pkg/log/index.js';
-import { startMember, type RunningMember } from '../../pkg/server/index.js';
+import type { RunningMember } from '../../pkg/server/index.js';
+import { startTestMember } from './ops-fixture.js';
 import {
   KVService,
   LeaseService,
@@ -118,24 +117,11 @@ function rejectsWith(p: Promise<unknown>, code: grpc.status, details: string): P
   });
 }
 
-function memberConfig(dataDir: string) {
-  const parsed = parseConfig({
-    argv: ['--data-dir', dataDir, '--listen-client-urls', 'http://127.0.0.1:0', '--advertise-client-urls', 'http://127.0.0.1:2379', '--listen-peer-urls', 'http://127.0.0.1:0', '--election-timeout', '500', '--heartbeat-interval', '100'],
-    env: {},
-    cwd: dataDir,
-  });
-  if (!parsed.ok || parsed.kind !== 'config') throw new Error(`bad test config: ${JSON.stringify(parsed)}`);
-  return parsed.config;
-}
-
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'berth-concurrency-'));
-  const logger = createLogger({ level: 'error', outputs: [], destination: { write: () => true } });
-  if (!logger.ok) throw new Error('logger');
-  member = await startMember(memberConfig(dir), logger.logger);
-  const addr = member.clientAddresses[0];
-  if (addr === undefined) throw new Error('no client address');
-  endpoint = `127.0.0.1:${addr.port}`;
+  const m = await startTestMember([], dir);
+  member = m.member;
+  endpoint = m.endpoint;
   kv = client(KVService, 'KV');
   lease = client(LeaseService, 'Lease');
   locks = client(LockService, 'Lock');

@@ -4,14 +4,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { parseConfig } from '../../pkg/config/index.js';
-import { createLogger } from '../../pkg/log/index.js';
-import { startMember, type RunningMember } from '../../pkg/server/index.js';
+import type { RunningMember } from '../../pkg/server/index.js';
+import { etcdctl as runEtcdctl, startTestMember, type CmdResult } from './ops-fixture.js';
 import {
   KVClient,
   LeaseClient,
@@ -44,30 +42,10 @@ let kv: KVClient;
 let lease: LeaseClient;
 let watch: WatchClient;
 
-function memberConfig(dataDir: string) {
-  const parsed = parseConfig({
-    argv: [
-      '--data-dir', dataDir,
-      '--listen-client-urls', 'http://127.0.0.1:0',
-      '--advertise-client-urls', 'http://127.0.0.1:2379',
-      '--listen-peer-urls', 'http://127.0.0.1:0',
-      '--election-timeout', '500',
-      '--heartbeat-interval', '100',
-    ],
-    env: {},
-    cwd: dataDir,
-  });
-  if (!parsed.ok || parsed.kind !== 'config') throw new Error(`bad test config: ${JSON.stringify(parsed)}`);
-  return parsed.config;
-}
-
 async function start(): Promise<void> {
-  const logger = createLogger({ level: 'error', outputs: [], destination: { write: () => true } });
-  if (!logger.ok) throw new Error('logger');
-  member = await startMember(memberConfig(dir), logger.logger);
-  const addr = member.clientAddresses[0];
-  if (addr === undefined) throw new Error('no client address');
-  endpoint = `127.0.0.1:${addr.port}`;
+  const m = await startTestMember([], dir);
+  member = m.member;
+  endpoint = m.endpoint;
   const creds = grpc.credentials.createInsecure();
   kv = new KVClient(endpoint, creds);
   lease = new LeaseClient(endpoint, creds);
@@ -154,12 +132,8 @@ function watchEvents(key: string, rangeEnd: string, startRevision: bigint, enoug
   });
 }
 
-function etcdctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('etcdctl', ['--endpoints', endpoint, '--command-timeout=10s', ...args], { timeout: 20_000, env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
-    });
-  });
+function etcdctl(...args: string[]): Promise<CmdResult> {
+  return runEtcdctl(endpoint, args);
 }
 
 before(async () => {

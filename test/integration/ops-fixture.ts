@@ -4,7 +4,6 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../pkg/config/index.js';
@@ -28,6 +27,8 @@ export async function startTestMember(extraArgs: readonly string[] = [], dataDir
       '--data-dir', dir,
       '--listen-client-urls', 'http://127.0.0.1:0',
       '--advertise-client-urls', 'http://127.0.0.1:2379',
+      // Never the default 2380: test files run in parallel.
+      '--listen-peer-urls', 'http://127.0.0.1:0',
       '--election-timeout', '500',
       '--heartbeat-interval', '100',
       ...extraArgs,
@@ -86,19 +87,8 @@ export function etcdctl(endpoint: string, args: readonly string[]): Promise<CmdR
 }
 
 /** A free loopback port (for listeners whose address the member does not report). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = a !== null && typeof a === 'object' ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../e2e/compat/support/servers.js';
 
-/** Polls `probe` until it returns a value other than undefined (bounded: `tries` × `everyMs`). */
 export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, tries = 100, everyMs = 50): Promise<T> {
   for (let i = 0; i < tries; i++) {
     const v = await probe();

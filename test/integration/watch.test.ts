@@ -134,6 +134,7 @@ describe('watch (real member)', () => {
         '--data-dir', tmp,
         '--listen-client-urls', 'http://127.0.0.1:0',
         '--advertise-client-urls', 'http://127.0.0.1:2379',
+        '--listen-peer-urls', 'http://127.0.0.1:0',
         '--experimental-watch-progress-notify-interval', '300ms',
       ],
       env: {},
