@@ -27,7 +27,7 @@ import {
   WatchRequest,
   WatchResponse,
 } from '../../pkg/proto/gen/etcdserverpb/rpc.js';
-import { freePort, startServer, type Flavor } from './support/servers.js';
+import { freePort, startServer, type Flavor, type ServerProcess } from './support/servers.js';
 
 const te = (s: string): Buffer => Buffer.from(s, 'utf8');
 const id = (b: Buffer): Buffer => b;
@@ -298,6 +298,27 @@ async function prelude(c: grpc.Client): Promise<void> {
   }
 }
 
+/**
+ * Whether the server process died on the last case. A failed /health probe alone is not a crash
+ * (etcd's /health is a quorum read with a short deadline and fails on a busy machine), so the probe
+ * is retried until it succeeds or the process is seen to exit; a server that stays up but never
+ * turns healthy again fails the test.
+ */
+async function died(srv: ServerProcess): Promise<boolean> {
+  let exited = false;
+  void srv.exited.then(() => (exited = true));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const healthy = await fetch(`${srv.clientUrl}/health`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+    if (healthy) return false;
+    // Give the exit event its turn before deciding.
+    await new Promise((r) => setImmediate(r));
+    if (exited) return true;
+    if (Date.now() > deadline) throw new Error(`${srv.flavor} is running but unhealthy for 20 s after a case`);
+    await Promise.race([srv.exited, new Promise((r) => setTimeout(r, 200))]);
+  }
+}
+
 const CRASHED = { crashed: 'the server process died; it was restarted for the next case' };
 
 async function runCases(flavor: Flavor, clientPort: number, peerPort: number): Promise<Observed[]> {
@@ -313,8 +334,7 @@ async function runCases(flavor: Flavor, clientPort: number, peerPort: number): P
     const seen: Observed[] = [];
     for (const [i, k] of CASES.entries()) {
       const outcome = await k.run(c);
-      const healthy = await fetch(`${srv.clientUrl}/health`).then((r) => r.ok, () => false);
-      if (!healthy) {
+      if (await died(srv)) {
         // etcd 3.4.23 panics on some of these requests. Record it, and start afresh for the next case.
         seen.push({ name: k.name, outcome: { ...CRASHED, outcome } as unknown as Outcome, alive: CRASHED });
         c.close();

@@ -101,8 +101,8 @@ function background(endpoint: string, args: readonly string[]): { lines(n: numbe
  * exit 3 "Error reading watch request line: EOF" when interactive stdin closes first) is an artefact of
  * the stopping, so the exit code is recorded as null and that line dropped.
  */
-async function untilLines(endpoint: string, args: readonly string[], lines: number, stdin?: string): Promise<EtcdctlResult> {
-  const r = await etcdctlUntilLines(endpoint, args, lines, stdin === undefined ? {} : { stdin });
+async function untilLines(endpoint: string, args: readonly string[], lines: number, stdin?: string, stderrLines = 0): Promise<EtcdctlResult> {
+  const r = await etcdctlUntilLines(endpoint, args, lines, { ...(stdin === undefined ? {} : { stdin }), stderrLines });
   return { ...r, code: null, stderr: r.stderr.replace(/^Error: Error reading watch request line: EOF\n?/m, '') };
 }
 
@@ -219,7 +219,7 @@ const BATTERY: readonly Step[] = [
   {
     // The compacted watcher is cancelled (stderr); the stream goes on serving a second watcher.
     name: 'watch -i (compacted, then a retained revision)',
-    run: (c) => untilLines(c.ep0, ['watch', '-i'], 6, 'watch w/a --rev 3\nwatch w/c --rev 5\n'),
+    run: (c) => untilLines(c.ep0, ['watch', '-i'], 6, 'watch w/a --rev 3\nwatch w/c --rev 5\n', 1),
   },
   { name: 'txn with 129 ops', run: ctl(['txn'], txnOps(129)) },
   { name: 'txn with 128 ops', run: ctl(['txn'], txnOps(128)) },

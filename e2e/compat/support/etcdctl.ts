@@ -16,6 +16,11 @@ export interface EtcdctlOptions {
   readonly stdin?: string;
   /** Hard bound on the run; the child is killed after it. Default 15 s. */
   readonly timeoutMs?: number;
+  /**
+   * For etcdctlUntilLines: also wait until stderr has this many lines. stdout and stderr are separate
+   * pipes, so a line etcdctl wrote to stderr before the last stdout line may still be in flight.
+   */
+  readonly stderrLines?: number;
 }
 
 const BINARY = process.env['ETCDCTL_BIN'] ?? 'etcdctl';
@@ -81,14 +86,21 @@ export async function etcdctlUntilLines(
   let stdout = '';
   let stderr = '';
   let enough = false;
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdout.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-    if (!enough && stdout.split('\n').length - 1 >= lines) {
+  const count = (s: string): number => s.split('\n').length - 1;
+  const check = (): void => {
+    if (!enough && count(stdout) >= lines && count(stderr) >= (opts.stderrLines ?? 0)) {
       enough = true;
       child.kill('SIGTERM');
       child.stdin.end();
     }
+  };
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    check();
+  });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    check();
   });
   child.stdin.on('error', () => undefined);
   child.stdin.write(opts.stdin ?? '');
