@@ -61,6 +61,8 @@ export async function etcdctl(endpoint: string, args: readonly string[], opts: E
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  // etcdctl may exit before reading stdin; the EPIPE that follows is not an error of the test.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(opts.stdin ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
   try {

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { fixAuthority } from './authority-fix.js';
+import { sniffH2 } from './h2-sniff.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -36,10 +37,9 @@ export function classifyPrefix(prefix: Uint8Array): Protocol | undefined {
 
 export interface DispatchOptions {
   /**
-   * Put HTTP/2 connections behind {@link fixAuthority}, so etcdctl 3.4's URL-shaped `:authority`
-   * ("http://127.0.0.1:2379") is accepted. Off by default: node:http2 then drives the connection
-   * through a JS stream, which costs CPU and at least one event-loop turn per write (see
-   * authority-fix.ts).
+   * Accept etcdctl 3.4's URL-shaped `:authority` ("http://127.0.0.1:2379"): HTTP/2 connections are
+   * sniffed (h2-sniff.ts) and those whose first request carries one go behind {@link fixAuthority};
+   * the rest are handed over natively. Off by default.
    */
   fixAuthority?: boolean;
 }
@@ -56,10 +56,15 @@ export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers, opts: 
     if (proto === undefined) return;
     socket.off('data', onData);
     socket.off('error', onError);
+    if (proto === 'h2' && opts.fixAuthority === true) {
+      // Only a connection whose first request needs the repair goes behind the (slower) wrapper.
+      sniffH2(socket, buffered, (verdict) => handlers.h2(verdict === 'fix' ? fixAuthority(socket) : socket));
+      return;
+    }
     socket.pause();
     socket.unshift(buffered);
     if (proto === 'h2') {
-      handlers.h2(opts.fixAuthority === true ? fixAuthority(socket) : socket);
+      handlers.h2(socket);
     } else {
       handlers.http1(socket);
       // node:http attaches its parser without resuming a paused socket; HTTP/2 resumes by itself.
