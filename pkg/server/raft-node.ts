@@ -194,7 +194,15 @@ export class RaftNode {
         if (rd.messages.length > 0) this.#o.transport.send(rd.messages);
         if (rd.snapshot !== undefined) await this.#o.stateMachine.installSnapshot(rd.snapshot);
         // Reads for the committed entries overlap the fsync below (the previous Ready is fully applied).
-        const warm = rd.committedEntries.length > 0 ? this.#o.stateMachine.prefetch?.(rd.committedEntries) : undefined;
+        // With nothing to apply (a lone proposal on an idle member), the entries being persisted are
+        // warmed instead: they are applied next, and the lookup would otherwise sit between their
+        // commit and their apply. (The MVCC cache drops a warm-up that an apply overtook.)
+        const warm =
+          rd.committedEntries.length > 0
+            ? this.#o.stateMachine.prefetch?.(rd.committedEntries)
+            : rd.entries.length > 0
+              ? this.#o.stateMachine.prefetch?.(rd.entries)
+              : undefined;
         let saved: Promise<void> | undefined;
         if (rd.entries.length > 0 || rd.hardState !== undefined || rd.snapshot !== undefined) {
           saved = this.#o.wal.save({
