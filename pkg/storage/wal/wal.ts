@@ -212,6 +212,22 @@ export class Wal implements Storage {
   }
 
   /**
+   * The lowest index from which the retained entries up to lastIndex() add up to at most `maxBytes`
+   * (raft's entrySize); lastIndex()+1 if even the last entry alone is larger.
+   */
+  tailStart(maxBytes: number): number {
+    let sum = 0;
+    let k = this.#entries.length;
+    while (k > 0) {
+      const size = entrySize(this.#entries[k - 1] as Entry);
+      if (sum + size > maxBytes) break;
+      sum += size;
+      k--;
+    }
+    return this.#start.index + 1 + k;
+  }
+
+  /**
    * Persists one Ready in ONE synced batch: the snapshot (if any) first, then entries (truncating any
    * conflicting suffix), then the hard state. The in-memory view changes before this returns; the
    * promise resolves once the batch is fsynced, after every earlier save. Rejects (changing nothing)
