@@ -19,6 +19,7 @@ export interface Member {
 const MEMBER = 0x6d; // 'm'
 const REMOVED = 0x72; // 'r'
 const CLUSTER = 0x63; // 'c'
+const REJECTED = 0x78; // 'x': conf-change entries refused at apply (by raft index)
 
 function idKey(tag: number, id: bigint): Uint8Array {
   const b = Buffer.alloc(9);
@@ -106,6 +107,23 @@ export class MemberStore {
   upsert(m: Member): BatchOp {
     this.#members.set(m.id, m);
     return put(idKey(MEMBER, m.id), encodeMember(m));
+  }
+
+  /**
+   * Records that the conf-change entry at `index` was refused when applied (written in that entry's
+   * batch). A restart replays entries above the raft snapshot; the member records then already show
+   * later changes, so whether raft took a replayed change is read back from here, not re-decided.
+   */
+  rejectedChangeOp(index: number): BatchOp {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(index));
+    return put(keyIn(Keyspace.Membership, Buffer.concat([Buffer.of(REJECTED), b])), new Uint8Array(0));
+  }
+
+  static async wasRejected(engine: Engine, index: number): Promise<boolean> {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(index));
+    return (await engine.get(keyIn(Keyspace.Membership, Buffer.concat([Buffer.of(REJECTED), b])))) !== undefined;
   }
 
   /** Removes a member for good; returns the ops that persist it. */
