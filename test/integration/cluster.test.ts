@@ -100,7 +100,7 @@ describe('cluster (etcdctl)', () => {
   it('learners: one at most, promote only when in sync, removed IDs stay removed', async () => {
     const add = await etcdctl(m.endpoint, ['member', 'add', 'l1', '--learner', '--peer-urls', 'http://127.0.0.1:12380']);
     assert.equal(add.code, 0, add.stderr);
-    const learnerId = /Member ([0-9a-f]+) added to cluster/.exec(add.stdout)?.[1];
+    const learnerId = /Member\s+([0-9a-f]+) added to cluster/.exec(add.stdout)?.[1];
     assert.ok(learnerId !== undefined, add.stdout);
     assert.match(add.stdout, /ETCD_INITIAL_CLUSTER_STATE="existing"/);
     const members = await list();
@@ -117,12 +117,12 @@ describe('cluster (etcdctl)', () => {
 
     const upd = await etcdctl(m.endpoint, ['member', 'update', learnerId, '--peer-urls', 'http://127.0.0.1:12389']);
     assert.equal(upd.code, 0, upd.stderr);
-    assert.match(upd.stdout, new RegExp(`Member ${learnerId} updated in cluster`));
+    assert.match(upd.stdout, new RegExp(`Member\\s+${learnerId} updated in cluster`));
     assert.deepEqual((await list()).find((x) => BigInt(x.ID) === BigInt(`0x${learnerId}`))?.peerURLs, ['http://127.0.0.1:12389']);
 
     const rm = await etcdctl(m.endpoint, ['member', 'remove', learnerId]);
     assert.equal(rm.code, 0, rm.stderr);
-    assert.match(rm.stdout, new RegExp(`Member ${learnerId} removed from cluster`));
+    assert.match(rm.stdout, new RegExp(`Member\\s+${learnerId} removed from cluster`));
     assert.equal((await list()).length, 1);
     const again = await etcdctl(m.endpoint, ['member', 'remove', learnerId]);
     assert.match(again.stderr, /code = NotFound desc = etcdserver: member not found/);
