@@ -81,8 +81,6 @@ const fail = <T>(kind: ErrorKind, detail?: string): Outcome<T> => ({ ok: false, 
 export class Reconfigurer {
   readonly #o: ReconfigOptions;
   #queue: Promise<unknown> = Promise.resolve();
-  /** Peer URLs of members still in the raft configuration after their record went (joint phase). */
-  readonly #knownUrls = new Map<bigint, readonly string[]>();
   readonly #configListeners = new Set<() => void>();
   #removedReported = false;
 
@@ -93,15 +91,11 @@ export class Reconfigurer {
   /** id → peer URLs of everyone to talk to: the member records plus anyone still in raft's configuration. */
   peers(): Map<bigint, readonly string[]> {
     const out = new Map<bigint, readonly string[]>();
-    for (const m of this.#o.members.list()) {
-      out.set(m.id, m.peerUrls);
-      this.#knownUrls.set(m.id, m.peerUrls);
-    }
+    for (const m of this.#o.members.list()) out.set(m.id, m.peerUrls);
     const cs = this.#o.status().config;
-    for (const [id, urls] of this.#knownUrls) {
-      if (out.has(id)) continue;
-      if (inConfig(cs, id)) out.set(id, urls);
-      else this.#knownUrls.delete(id);
+    for (const id of [...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext]) {
+      const urls = out.has(id) ? undefined : this.#o.members.removedPeerUrls(id);
+      if (urls !== undefined) out.set(id, urls);
     }
     return out;
   }
