@@ -179,6 +179,11 @@ describe('membership changes with real processes under load', { timeout: 420_000
 
   it('grows 1 → 3 by learners joining with --initial-cluster-state existing and being promoted', async () => {
     const m1 = await newNode('m1');
+    // Joining before `member add`: the cluster does not know this member; it refuses to start.
+    await assert.rejects(
+      startServer('berth', { clientPort: m1.client, peerPort: m1.peer, name: 'm1', initialCluster: initialCluster([...live(), m1]), extraArgs: ['--initial-cluster-state', 'existing'] }),
+      /member count is unequal/,
+    );
     nodes.push(m1);
     await grow(m1, () => nodes[0] as Node);
     const m2 = await newNode('m2');
