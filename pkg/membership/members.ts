@@ -19,6 +19,7 @@ export interface Member {
 const MEMBER = 0x6d; // 'm'
 const REMOVED = 0x72; // 'r'
 const CLUSTER = 0x63; // 'c'
+const REJECTED = 0x78; // 'x': conf-change entries refused at apply (by raft index)
 
 function idKey(tag: number, id: bigint): Uint8Array {
   const b = Buffer.alloc(9);
@@ -47,6 +48,8 @@ export function decodeMember(b: Uint8Array): Member {
 export class MemberStore {
   readonly #members = new Map<bigint, Member>();
   readonly #removed = new Set<bigint>();
+  /** Peer URLs of removed members (kept: a removed voter stays reachable while a joint config holds it). */
+  readonly #removedUrls = new Map<bigint, readonly string[]>();
   #clusterId: bigint;
 
   private constructor(clusterId: bigint) {
@@ -62,7 +65,9 @@ export class MemberStore {
         const m = decodeMember(value);
         s.#members.set(m.id, m);
       } else if (key[1] === REMOVED) {
-        s.#removed.add(Buffer.from(key).readBigUInt64BE(2));
+        const id = Buffer.from(key).readBigUInt64BE(2);
+        s.#removed.add(id);
+        if (value.byteLength > 0) s.#removedUrls.set(id, decodeMember(value).peerUrls);
       }
     }
     return s;
@@ -74,8 +79,10 @@ export class MemberStore {
     this.#clusterId = fresh.#clusterId === 0n ? this.#clusterId : fresh.#clusterId;
     this.#members.clear();
     this.#removed.clear();
+    this.#removedUrls.clear();
     for (const [id, m] of fresh.#members) this.#members.set(id, m);
     for (const id of fresh.#removed) this.#removed.add(id);
+    for (const [id, u] of fresh.#removedUrls) this.#removedUrls.set(id, u);
   }
 
   get clusterId(): bigint {
@@ -94,6 +101,11 @@ export class MemberStore {
     return this.#removed.has(id);
   }
 
+  /** The peer URLs a removed member had (undefined if unknown or not removed). */
+  removedPeerUrls(id: bigint): readonly string[] | undefined {
+    return this.#removedUrls.get(id);
+  }
+
   /** Sets the cluster ID (bootstrap or first contact) and returns the op that persists it. */
   setClusterId(id: bigint): BatchOp {
     this.#clusterId = id;
@@ -108,10 +120,29 @@ export class MemberStore {
     return put(idKey(MEMBER, m.id), encodeMember(m));
   }
 
+  /**
+   * Records that the conf-change entry at `index` was refused when applied (written in that entry's
+   * batch). A restart replays entries above the raft snapshot; the member records then already show
+   * later changes, so whether raft took a replayed change is read back from here, not re-decided.
+   */
+  rejectedChangeOp(index: number): BatchOp {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(index));
+    return put(keyIn(Keyspace.Membership, Buffer.concat([Buffer.of(REJECTED), b])), new Uint8Array(0));
+  }
+
+  static async wasRejected(engine: Engine, index: number): Promise<boolean> {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(index));
+    return (await engine.get(keyIn(Keyspace.Membership, Buffer.concat([Buffer.of(REJECTED), b])))) !== undefined;
+  }
+
   /** Removes a member for good; returns the ops that persist it. */
   remove(id: bigint): BatchOp[] {
+    const old = this.#members.get(id);
     this.#members.delete(id);
     this.#removed.add(id);
-    return [del(idKey(MEMBER, id)), put(idKey(REMOVED, id), new Uint8Array(0))];
+    if (old !== undefined) this.#removedUrls.set(id, old.peerUrls);
+    return [del(idKey(MEMBER, id)), put(idKey(REMOVED, id), old === undefined ? new Uint8Array(0) : encodeMember(old))];
   }
 }

@@ -3,6 +3,8 @@
  * --initial-cluster and --initial-cluster-token and writes the same initial state, so they agree
  * without talking: a raft snapshot at index 1, term 1 whose configuration is the initial voters
  * (etcd writes the same information as conf-change entries 1..N), and the member records.
+ * A member joining a running cluster (--initial-cluster-state existing) instead learns the cluster ID,
+ * the members and its own ID from a member of that cluster (membership/join.ts).
  */
 import type { Config } from '../config/index.js';
 import { Keyspace, keyIn, put, type BatchOp, type Engine } from '../storage/engine/index.js';
@@ -10,6 +12,7 @@ import type { Wal } from '../storage/wal/index.js';
 import type { MemberStore } from '../membership/members.js';
 import { appliedIndexOp } from './apply/applied-index.js';
 import { clusterIdOf, memberIdOf } from './ids.js';
+import { discoverCluster } from './membership/join.js';
 
 // Outside the state keyspaces: a snapshot taken here and restored elsewhere must not carry our identity.
 const SELF_KEY = keyIn(Keyspace.Local, Buffer.from('member-id'));
@@ -29,7 +32,17 @@ export async function loadOrBootstrap(cfg: Config, deps: { engine: Engine; wal: 
     return { ok: false, message: 'data dir has a raft log but no member identity (corrupt data dir?)' };
   }
   if (cfg.initialClusterState === 'existing') {
-    return { ok: false, message: 'joining an existing cluster (--initial-cluster-state existing) is not supported yet' };
+    // Joining: no bootstrap snapshot; the leader sends the state (a raft snapshot, since its log starts
+    // after the bootstrap index) and the configuration once our ID is in it.
+    const info = await discoverCluster(cfg, { timeoutMs: 5000 + 2 * cfg.electionTimeoutMs, retryMs: cfg.heartbeatIntervalMs * 5 });
+    if (!info.ok) return info;
+    const ops: BatchOp[] = [members.setClusterId(info.clusterId)];
+    for (const m of info.members) ops.push(members.upsert(m));
+    const idBytes = Buffer.alloc(8);
+    idBytes.writeBigUInt64BE(info.memberId);
+    ops.push(put(SELF_KEY, idBytes));
+    await engine.write(ops, { sync: true });
+    return { ok: true, memberId: info.memberId, fresh: true };
   }
   const initial = cfg.initialCluster.map((m) => ({ ...m, id: memberIdOf(m.peerUrls, cfg.initialClusterToken) }));
   const self = initial.find((m) => m.name === cfg.name);

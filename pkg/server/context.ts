@@ -14,6 +14,7 @@ import type { CommandCase, CommandHandler } from './apply/applier.js';
 import type { CommandRequest } from './propose.js';
 import type { Outcome } from './wait.js';
 import type { IdGenerator } from './ids.js';
+import type { Reconfigurer } from './membership/reconfigure.js';
 
 export interface MemberContext {
   readonly config: Config;
@@ -39,6 +40,8 @@ export interface MemberContext {
   term(): number;
   /** Moves leadership to `to` (MoveLeader); resolves once `to` leads or fails after a timeout. */
   transferLeadership(to: bigint): Promise<Outcome<void>>;
+  /** Membership changes as raft conf changes (the Cluster service's write calls). */
+  readonly reconfig: Reconfigurer;
   /** For apply handlers: publishes the events of a durable write to every onEvents listener. */
   publishEvents(events: readonly Event[], revision: bigint): void;
   /** Watch events of every applied write, in revision order, after they are durable. */

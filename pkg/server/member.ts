@@ -38,6 +38,8 @@ import { trackProposal } from './api/metrics-registry.js';
 import { recordServices } from './gateway/unary-registry.js';
 import { redoPendingInstall } from './snapshot/install.js';
 import { RaftSnapshots } from './snapshot/raft-snapshots.js';
+import { Reconfigurer, peerFailureOf } from './membership/reconfigure.js';
+import { MEMBERSHIP_SERVICE, membershipHandlers } from './membership/peer-service.js';
 import { Snapshotter } from './snapshot/snapshotter.js';
 
 export interface RunningMember {
@@ -77,6 +79,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     const boot = await loadOrBootstrap(cfg, { engine, wal, members });
     if (!boot.ok) throw new Error(boot.message);
     const memberId = boot.memberId;
+    if (members.isRemoved(memberId)) throw new Error(`the member has been permanently removed from the cluster (member ${memberId.toString(16)})`);
     // `lessor` is opened below (it recovers attachments from the store), before raft applies anything.
     const mvcc = await MvccStore.open(engine, { maxTxnOps: cfg.maxTxnOps, leaseExists: (id) => lessor.exists(id) });
     closers.push(() => mvcc.close());
@@ -115,7 +118,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       logger: componentLogger(root, 'apply'),
       applied,
       handlers,
-      onConfChange: () => ({ ops: [] }),
+      onConfChange: (cc, c) => reconfig.apply(cc, c),
       installSnapshot: (snap) => snapshots.confirmInstalled(snap),
     });
     const snapshotter: Snapshotter = new Snapshotter({
@@ -139,8 +142,9 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
         await lessor.reload(engine);
         await recoverAttachments(lessor, mvcc);
         await members.reload(engine);
-        transport.setPeers(peerMap());
+        transport.setPeers(reconfig.peers());
         for (const l of snapshotListeners) await l();
+        reconfig.checkRemovedSelf();
       },
       onInstalled: (index) => {
         snapshotter.onInstalled(index);
@@ -163,9 +167,10 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       onUnreachable: (id) => node.reportUnreachable(id),
       onSnapshotStatus: (id, ok) => node.reportSnapshot(id, ok),
       snapshotSource: (m) => snapshots.source(m),
+      isRemoved: (id) => reconfig.isRemovedPeer(id),
+      onRemoved: () => removedFromCluster(),
       logger: componentLogger(root, 'transport'),
     });
-    const peerMap = (): Map<bigint, readonly string[]> => new Map(members.list().map((m) => [m.id, m.peerUrls]));
 
     let fatal: (err: unknown) => void = () => {};
     const node = new RaftNode({
@@ -218,6 +223,43 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       maxPending: 5000,
     });
 
+    const reconfig: Reconfigurer = new Reconfigurer({
+      memberId,
+      strictReconfigCheck: cfg.strictReconfigCheck,
+      timeoutMs: requestTimeoutMs,
+      pollMs: cfg.heartbeatIntervalMs,
+      members,
+      engine,
+      waits,
+      nextRequestId: () => ids.next(),
+      status: () => node.status(),
+      proposeConfChange: (cc) => node.proposeConfChange(cc),
+      activeSince: (id) => transport.activeSince(id),
+      peersChanged: () => transport.setPeers(reconfig.peers()),
+      removedSelf: () => removedFromCluster(),
+      logger: componentLogger(root, 'membership'),
+    });
+    peerServer.addService(
+      MEMBERSHIP_SERVICE,
+      membershipHandlers({
+        clusterId: () => members.clusterId,
+        members: () => members.list(),
+        promote: async (id) => {
+          const o = await reconfig.promoteAsLeader(id);
+          return o.ok ? { ok: true, members: o.value.members } : { ok: false, failure: peerFailureOf(o.error) };
+        },
+      }),
+    );
+    // Like etcd: a member removed from the cluster stops shortly after (10 ticks, so the reply to a
+    // MemberRemove of itself can still leave).
+    let removedOnce = false;
+    const removedFromCluster = (): void => {
+      if (removedOnce) return;
+      removedOnce = true;
+      log.error({ memberId: memberId.toString(16) }, 'the member has been permanently removed from the cluster');
+      setTimeout(() => fatal(new Error('the member has been permanently removed from the cluster')), 10 * cfg.heartbeatIntervalMs).unref();
+    };
+
     const ctx: MemberContext = {
       config: cfg,
       logger: root,
@@ -234,6 +276,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       leader: () => leader,
       term: () => term,
       transferLeadership: (to) => transferLeadership(to),
+      reconfig,
       publishEvents: (events, revision) => {
         for (const l of eventListeners) l(events, revision);
       },
@@ -327,7 +370,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       log.info({ address: u.url }, 'serving peer traffic');
     }
     transport.start();
-    transport.setPeers(peerMap());
+    transport.setPeers(reconfig.peers());
     closers.push(async () => {
       await transport.stop();
       peerServer.forceShutdown();

@@ -1,10 +1,9 @@
 /**
  * The etcdserverpb.Cluster service. MemberList is served from the applied member records
- * (optionally after a ReadIndex round). Membership changes need raft conf changes, the peer
- * transport and snapshot installation, which berth does not have yet: they answer Unimplemented
- * with a clear message instead of pretending to succeed.
+ * (optionally after a ReadIndex round). MemberAdd/Remove/Update/Promote are raft conf changes
+ * (membership/reconfigure.ts); their responses carry the header and the full member list, like etcd.
  */
-import { status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type * as pb from '../../proto/gen/etcdserverpb/rpc.js';
 import type { Member } from '../../membership/members.js';
 import type { MemberContext } from '../context.js';
@@ -12,29 +11,47 @@ import type { Outcome } from '../wait.js';
 import { unary } from './kv.js';
 import { plainServiceError } from './maintenance.js';
 
-export const RECONFIGURATION_UNSUPPORTED = 'etcdserver: membership changes are not supported by berth yet';
-
 export function memberToPb(m: Member): pb.Member {
   return { ID: m.id, name: m.name, peerURLs: [...m.peerUrls], clientURLs: [...m.clientUrls], isLearner: m.isLearner };
 }
 
 export function clusterService(ctx: MemberContext): UntypedServiceImplementation {
+  // Like etcd, the Cluster service's header carries no revision.
+  const header = (): pb.ResponseHeader => ctx.header(0n);
   const memberList = async (req: pb.MemberListRequest): Promise<Outcome<pb.MemberListResponse>> => {
     if (req.linearizable) {
       const r = await ctx.linearizableRead();
       if (!r.ok) return r;
     }
-    // Like etcd, the Cluster service's header carries no revision.
-    return { ok: true, value: { header: ctx.header(0n), members: ctx.members.list().map(memberToPb) } };
+    return { ok: true, value: { header: header(), members: ctx.members.list().map(memberToPb) } };
   };
-  const unsupported = (_call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>): void => {
-    cb(plainServiceError(status.UNIMPLEMENTED, RECONFIGURATION_UNSUPPORTED));
+  const memberAdd = async (req: pb.MemberAddRequest): Promise<Outcome<pb.MemberAddResponse>> => {
+    const r = await ctx.reconfig.add(req.peerURLs, req.isLearner);
+    if (!r.ok) return r;
+    const member = r.value.member === undefined ? undefined : memberToPb(r.value.member);
+    return { ok: true, value: { header: header(), member, members: r.value.members.map(memberToPb) } };
+  };
+  const memberRemove = async (req: pb.MemberRemoveRequest): Promise<Outcome<pb.MemberRemoveResponse>> => {
+    const r = await ctx.reconfig.remove(req.ID);
+    return r.ok ? { ok: true, value: { header: header(), members: r.value.members.map(memberToPb) } } : r;
+  };
+  const memberUpdate = async (req: pb.MemberUpdateRequest): Promise<Outcome<pb.MemberUpdateResponse>> => {
+    const r = await ctx.reconfig.update(req.ID, req.peerURLs);
+    return r.ok ? { ok: true, value: { header: header(), members: r.value.members.map(memberToPb) } } : r;
+  };
+  // A promote forwarded to the leader may come back with the leader's own failure (code + message).
+  const memberPromote = (call: ServerUnaryCall<pb.MemberPromoteRequest, pb.MemberPromoteResponse>, cb: sendUnaryData<pb.MemberPromoteResponse>): void => {
+    void ctx.reconfig.promote(call.request.ID, () => ctx.leader()).then((r) => {
+      if (r.ok) return cb(null, { header: header(), members: r.value.members.map(memberToPb) });
+      if ('failure' in r) return cb(plainServiceError(r.failure.code, r.failure.message));
+      unary<unknown, never>(() => Promise.resolve(r))(call as unknown as ServerUnaryCall<unknown, never>, cb as sendUnaryData<never>);
+    });
   };
   return {
     memberList: unary(memberList),
-    memberAdd: unsupported,
-    memberRemove: unsupported,
-    memberUpdate: unsupported,
-    memberPromote: unsupported,
+    memberAdd: unary(memberAdd),
+    memberRemove: unary(memberRemove),
+    memberUpdate: unary(memberUpdate),
+    memberPromote,
   };
 }

@@ -47,11 +47,20 @@ export interface CommandEffect {
 
 export type CommandHandler = (cmd: Command, ctx: ApplyContext) => Promise<CommandEffect>;
 
-/** Applies a conf change's member-record effects; returns the ops of the entry. */
-export type ConfChangeHandler = (cc: ConfChange, ctx: ApplyContext & { readonly replay: boolean }) => {
+/**
+ * Decides a conf change and computes its member-record effects. `accepted` false: raft must not take
+ * the change (it does not fit the member records); the applier then skips node.applyConfChange.
+ */
+export type ConfChangeHandler = (
+  cc: ConfChange,
+  ctx: ApplyContext & { readonly replay: boolean },
+) => ConfChangeEffect | Promise<ConfChangeEffect>;
+
+export interface ConfChangeEffect {
+  readonly accepted: boolean;
   readonly ops: readonly BatchOp[];
   readonly after?: () => void;
-};
+}
 
 export interface ApplierOptions {
   readonly engine: Engine;
@@ -194,10 +203,12 @@ export class Applier implements StateMachine {
           await this.#flush();
           const cc = decodeConfChange(e.data);
           if (cc === undefined) throw new Error(`apply: undecodable conf change at index ${e.index}`);
-          node.applyConfChange(cc);
-          const fx = this.#o.onConfChange(cc, { ...ctx, replay });
+          const fx = await this.#o.onConfChange(cc, { ...ctx, replay });
+          if (fx.accepted) node.applyConfChange(cc);
           if (!replay) await this.#write(fx.ops, ctx);
+          this.#advance(ctx);
           fx.after?.();
+          continue;
         } else {
           const cmd = cmds[i];
           if (cmd !== undefined && cmd !== null) await this.#applyCommand(cmd, ctx);

@@ -89,6 +89,10 @@ export interface PeerTransportOptions {
   readonly onSnapshotStatus: (id: bigint, ok: boolean) => void;
   /** The checkpoint payload for an outgoing snap message, read lazily in any chunk sizes. */
   readonly snapshotSource: (m: Message) => AsyncIterable<Uint8Array>;
+  /** Senders removed from the cluster: their Hello, batches and uploads are refused ('member-removed'). */
+  readonly isRemoved?: (id: bigint) => boolean;
+  /** A peer refused this member as removed from the cluster (it must stop). Called from a microtask. */
+  readonly onRemoved?: () => void;
   readonly logger: TransportLogger;
   readonly metrics?: TransportMetrics;
   /** Channel credentials for outgoing calls; insecure by default. */

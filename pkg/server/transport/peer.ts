@@ -32,6 +32,8 @@ export interface PeerContext {
   readonly snapshotSource: (m: Message) => AsyncIterable<Uint8Array>;
   readonly bytesSent: (id: bigint, n: number) => void;
   readonly dropped: (id: bigint, n: number) => void;
+  /** The peer refused us as a removed member. */
+  readonly removed?: () => void;
 }
 
 /** One encoded RaftBatch and how many messages it holds. */
@@ -54,6 +56,7 @@ const REFUSAL_LOG: Readonly<Record<Refusal, string>> = {
   'cluster-id-mismatch': 'peer cluster ID mismatch',
   'member-id-mismatch': 'peer member ID mismatch',
   'protocol-version-mismatch': 'peer protocol version mismatch',
+  'member-removed': 'the member has been permanently removed from the cluster',
 };
 
 export class Peer {
@@ -97,6 +100,11 @@ export class Peer {
       queuedBytes: this.#queuedBytes,
       snapshotInFlight: this.#snapshot !== undefined,
     };
+  }
+
+  /** When the current stream to the peer opened (ms since epoch); 0 when it is not active. */
+  activeSince(): number {
+    return this.#state === 'active' ? this.#activeSince : 0;
   }
 
   /** New advertised URLs. The open stream is kept when its URL is still listed. */
@@ -272,6 +280,7 @@ export class Peer {
     if (err !== null) {
       const r = refusalOf(err);
       if (r === undefined) return this.#fail(err);
+      if (r.reason === 'member-removed') this.#ctx.removed?.();
       return this.#refuse(`${r.reason}/${r.clusterId}/${r.memberId}`, REFUSAL_LOG[r.reason], {
         url,
         'remote-cluster-id': r.clusterId,
@@ -298,6 +307,7 @@ export class Peer {
       if (gen !== this.#gen) return;
       this.#call = undefined;
       this.#writable = false;
+      if (err !== null && refusalOf(err)?.reason === 'member-removed') this.#ctx.removed?.();
       this.#fail(err ?? new Error('transport: stream closed by peer'));
     });
     call.on('drain', () => {

@@ -34,6 +34,7 @@ export interface ReceiverOptions {
   readonly maxSnapshotBytes: number;
   readonly onMessage: (m: Message) => void;
   readonly onSnapshot: (s: ReceivedSnapshot) => void | Promise<void>;
+  readonly isRemoved: (id: bigint) => boolean;
   readonly bytesReceived: (from: bigint, n: number) => void;
   readonly logger: TransportLogger;
 }
@@ -101,9 +102,18 @@ export class Receiver {
     );
   }
 
+  #refuseRemoved(from: bigint): ServerErrorResponse {
+    return statusError(Status.FAILED_PRECONDITION, `transport: member ${hex(from)} has been permanently removed from the cluster`, {
+      reason: 'member-removed',
+      clusterId: this.#o.clusterId,
+      memberId: this.#o.memberId,
+    });
+  }
+
   #hello(req: HelloRequest, cb: sendUnaryData<HelloResponse>): void {
     if (this.#stopped) return cb(statusError(Status.UNAVAILABLE, 'transport: stopped'));
     if (req.clusterId !== this.#o.clusterId) return cb(this.#refuseCluster(req.from, req.clusterId));
+    if (this.#o.isRemoved(req.from)) return cb(this.#refuseRemoved(req.from));
     if (req.to !== 0n && req.to !== this.#o.memberId) return cb(this.#refuseMember(req.to));
     if (req.protocolVersion !== PROTOCOL_VERSION) {
       return cb(
@@ -149,6 +159,7 @@ export class Receiver {
       }
       if (batch.clusterId !== this.#o.clusterId) return finish(this.#refuseCluster(batch.from, batch.clusterId));
       if (batch.to !== this.#o.memberId) return finish(this.#refuseMember(batch.to));
+      if (this.#o.isRemoved(batch.from)) return finish(this.#refuseRemoved(batch.from));
       this.#o.bytesReceived(batch.from, buf.byteLength);
       const msgs: Message[] = [];
       for (const pm of batch.messages) {

@@ -60,6 +60,10 @@ export class PeerTransport implements Transport {
       snapshotSource: opts.snapshotSource,
       bytesSent: (id, n) => m?.bytesSent?.(id, n),
       dropped: (id, n) => m?.messagesDropped?.(id, n),
+      removed: () =>
+        queueMicrotask(() => {
+          if (this.#state !== 'stopped' && opts.onRemoved !== undefined) this.#call(opts.onRemoved);
+        }),
     };
     this.#receiver = new Receiver({
       clusterId: opts.clusterId,
@@ -69,6 +73,7 @@ export class PeerTransport implements Transport {
       maxSnapshotBytes: this.#limits.maxSnapshotBytes,
       onMessage: opts.onMessage,
       onSnapshot: opts.onSnapshot,
+      isRemoved: opts.isRemoved ?? (() => false),
       bytesReceived: (id, n) => m?.bytesReceived?.(id, n),
       logger: opts.logger,
     });
@@ -110,6 +115,11 @@ export class PeerTransport implements Transport {
   /** For health checks and tests: the sending side's view of one peer. */
   peerStatus(id: bigint): PeerStatus | undefined {
     return this.#peers.get(id)?.status();
+  }
+
+  /** When the stream to peer `id` became active (ms since epoch), 0 when it is not (etcd's ActiveSince). */
+  activeSince(id: bigint): number {
+    return this.#peers.get(id)?.activeSince() ?? 0;
   }
 
   send(msgs: readonly Message[]): void {

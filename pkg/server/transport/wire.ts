@@ -30,7 +30,7 @@ export const MD_REASON = 'berth-refusal';
 export const MD_CLUSTER_ID = 'berth-cluster-id';
 export const MD_MEMBER_ID = 'berth-member-id';
 
-export type Refusal = 'cluster-id-mismatch' | 'member-id-mismatch' | 'protocol-version-mismatch';
+export type Refusal = 'cluster-id-mismatch' | 'member-id-mismatch' | 'protocol-version-mismatch' | 'member-removed';
 
 function toBuffer(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -90,7 +90,7 @@ export function refusalOf(err: ServiceError): { reason: Refusal; clusterId: stri
   const [reason] = err.metadata.get(MD_REASON);
   const [clusterId] = err.metadata.get(MD_CLUSTER_ID);
   const [memberId] = err.metadata.get(MD_MEMBER_ID);
-  if (reason !== 'cluster-id-mismatch' && reason !== 'member-id-mismatch' && reason !== 'protocol-version-mismatch') return undefined;
+  if (reason !== 'cluster-id-mismatch' && reason !== 'member-id-mismatch' && reason !== 'protocol-version-mismatch' && reason !== 'member-removed') return undefined;
   return { reason, clusterId: String(clusterId ?? ''), memberId: String(memberId ?? '') };
 }
 
