@@ -1,0 +1,75 @@
+/**
+ * A TLS listener for the client or peer port: terminates TLS with the side's material, checks the
+ * allowed client CNs, reloads the certificates when their files change, and hands every verified
+ * connection on (protocol-mux dispatchTls on the client port, the gRPC injector on the peer port).
+ *
+ * Failed handshakes (wrong CA, no client certificate when one is required, plaintext on a TLS port)
+ * never reach the handlers: the socket is destroyed and one warning line is logged per connection
+ * ("rejected connection", with the remote address and the TLS error), like etcd.
+ */
+import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { TlsMaterial } from '../../tls/index.js';
+import { certificateCommonName } from '../../tls/index.js';
+
+export interface ListenerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface TlsListenerOptions {
+  readonly material: TlsMaterial;
+  /** ALPN protocols offered, in preference order (client port: h2, http/1.1; peer port: h2). */
+  readonly alpn: readonly string[];
+  readonly logger: ListenerLogger;
+  /** Which port, for the log lines. */
+  readonly side: 'client' | 'peer';
+  readonly onConnection: (socket: TLSSocket) => void;
+  /** Bound on a handshake; default 10 s. */
+  readonly handshakeTimeoutMs?: number;
+}
+
+export function createTlsListener(o: TlsListenerOptions): TlsServer {
+  const m = o.material;
+  const srv = createServer({
+    ...m.serverOptions(),
+    ALPNProtocols: [...o.alpn],
+    handshakeTimeout: o.handshakeTimeoutMs ?? 10_000,
+  });
+  // Before the TLS socket of this connection is created, so new files apply to it already.
+  srv.prependListener('connection', () => {
+    if (m.reloadIfChanged(o.logger)) srv.setSecureContext(m.serverOptions());
+  });
+  srv.on('secureConnection', (socket: TLSSocket) => {
+    const allowed = m.settings.allowedCns;
+    if (allowed.length > 0) {
+      const cn = certificateCommonName(socket.getPeerCertificate());
+      if (cn === undefined || !allowed.includes(cn)) {
+        o.logger.warn(
+          { side: o.side, 'remote-addr': remote(socket), 'common-name': cn ?? '', 'allowed-cn': allowed },
+          'rejected connection: client certificate CN is not allowed',
+        );
+        socket.destroy();
+        return;
+      }
+    }
+    o.onConnection(socket);
+  });
+  srv.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+    o.logger.warn({ side: o.side, 'remote-addr': remote(socket), error: tlsErrorText(err) }, 'rejected connection');
+    socket.destroy();
+  });
+  return srv;
+}
+
+/** OpenSSL's reason ("peer did not return a certificate") rather than its multi-line error stack. */
+export function tlsErrorText(err: Error): string {
+  const reason = (err as Error & { reason?: unknown }).reason;
+  if (typeof reason === 'string' && reason !== '') return reason;
+  return err.message.split('\n')[0] ?? err.message;
+}
+
+function remote(s: TLSSocket): string {
+  const a = s.remoteAddress;
+  if (a === undefined) return '';
+  return `${a.includes(':') ? `[${a}]` : a}:${s.remotePort ?? 0}`;
+}
