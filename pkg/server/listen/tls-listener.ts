@@ -7,6 +7,7 @@
  * never reach the handlers: the socket is destroyed and one warning line is logged per connection
  * ("rejected connection", with the remote address and the TLS error), like etcd.
  */
+import type { Socket } from 'node:net';
 import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { TlsMaterial } from '../../tls/index.js';
 import { certificateCommonName } from '../../tls/index.js';
@@ -35,8 +36,12 @@ export function createTlsListener(o: TlsListenerOptions): TlsServer {
     ALPNProtocols: [...o.alpn],
     handshakeTimeout: o.handshakeTimeoutMs ?? 10_000,
   });
+  // The raw socket's address, kept for the log line of a failed handshake (by then the TLS socket may
+  // be closed and no longer know its peer).
+  const addresses = new WeakMap<object, string>();
   // Before the TLS socket of this connection is created, so new files apply to it already.
-  srv.prependListener('connection', () => {
+  srv.prependListener('connection', (raw: Socket) => {
+    addresses.set(raw, address(raw));
     if (m.reloadIfChanged(o.logger)) srv.setSecureContext(m.serverOptions());
   });
   srv.on('secureConnection', (socket: TLSSocket) => {
@@ -45,7 +50,7 @@ export function createTlsListener(o: TlsListenerOptions): TlsServer {
       const cn = certificateCommonName(socket.getPeerCertificate());
       if (cn === undefined || !allowed.includes(cn)) {
         o.logger.warn(
-          { side: o.side, 'remote-addr': remote(socket), 'common-name': cn ?? '', 'allowed-cn': allowed },
+          { side: o.side, 'remote-addr': address(socket), 'common-name': cn ?? '', 'allowed-cn': allowed },
           'rejected connection: client certificate CN is not allowed',
         );
         socket.destroy();
@@ -55,7 +60,9 @@ export function createTlsListener(o: TlsListenerOptions): TlsServer {
     o.onConnection(socket);
   });
   srv.on('tlsClientError', (err: Error, socket: TLSSocket) => {
-    o.logger.warn({ side: o.side, 'remote-addr': remote(socket), error: tlsErrorText(err) }, 'rejected connection');
+    const parent = (socket as unknown as { _parent?: object })._parent;
+    const from = (parent !== undefined ? addresses.get(parent) : undefined) ?? address(socket);
+    o.logger.warn({ side: o.side, 'remote-addr': from, error: tlsErrorText(err) }, 'rejected connection');
     socket.destroy();
   });
   return srv;
@@ -68,7 +75,7 @@ export function tlsErrorText(err: Error): string {
   return err.message.split('\n')[0] ?? err.message;
 }
 
-function remote(s: TLSSocket): string {
+function address(s: Socket): string {
   const a = s.remoteAddress;
   if (a === undefined) return '';
   return `${a.includes(':') ? `[${a}]` : a}:${s.remotePort ?? 0}`;
