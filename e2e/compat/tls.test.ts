@@ -1,7 +1,8 @@
 // TLS like etcd: the real etcdctl 3.4 and curl-style HTTPS against berth with openssl-made
 // certificates (client-cert-auth, wrong CA, missing client certificate, plain text on a TLS port),
 // the same etcdctl cases against real etcd with the same certificates (exit codes must match), a
-// 3-member cluster whose peers talk TLS with mutual verification, and an auto-TLS cluster.
+// 3-member cluster whose peers talk TLS with mutual verification, an auto-TLS cluster, and the Go
+// clientv3 with a TLS configuration against both servers.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from './support/certs.js';
 import { etcdctl, etcdctlUntilLines, etcdctlVersion } from './support/etcdctl.js';
+import { buildGoProgram, parseResults, runProgram } from './support/go-program.js';
 import { https1, https2 } from './support/https.js';
 import { freePort, startCluster, startServer, type Flavor, type ServerProcess } from './support/servers.js';
 
@@ -213,5 +215,28 @@ test('auto TLS cluster (--auto-tls --peer-auto-tls): forms, etcdctl --insecure-s
     assert.notEqual(verified.code, 0);
   } finally {
     await c.stop();
+  }
+});
+
+test('the Go clientv3 over TLS with a client certificate: the same cases pass against etcd and berth', { timeout: 15 * 60_000 }, async () => {
+  const bin = await buildGoProgram();
+  const cases = ['rev/fresh-store', 'kv/prev-kv', 'txn/compare-kinds', 'watch/prefix', 'lease/lifecycle', 'maintenance/status', 'cluster/member-list'];
+  const run = `^(${cases.map((c) => c.replace(/\//g, '\\/')).join('|')})$`;
+  for (const flavor of ['etcd', 'berth'] as const) {
+    const s = await startTlsServer(flavor);
+    try {
+      const common = ['--endpoints', s.clientUrl, '--flavor', flavor, '--members', '1', '--case-timeout', '20s'];
+      const r = await runProgram(bin, [...common, '--run', run, '--cacert', pki.ca.cert, '--cert', pki.client.cert, '--key', pki.client.key], { timeoutMs: 5 * 60_000 });
+      const results = parseResults(r.stdout);
+      assert.deepEqual([...results.keys()], cases, `${flavor}: ${r.stderr}`);
+      for (const c of results.values()) assert.ok(c.ok, `${flavor} ${c.name}: ${c.detail}`);
+      assert.equal(r.code, 0, r.stderr);
+      // Without a client certificate the calls fail (the handshake is refused).
+      const refused = await runProgram(bin, [...common, '--case-timeout', '3s', '--run', '^kv/prev-kv$', '--cacert', pki.ca.cert], { timeoutMs: 60_000 });
+      assert.equal(parseResults(refused.stdout).get('kv/prev-kv')?.ok, false, `${flavor}: must be refused`);
+      assert.equal(refused.code, 1);
+    } finally {
+      await s.stop();
+    }
   }
 });
