@@ -39,12 +39,12 @@ function clientFlags(): string[] {
   return ['--cacert', pki.ca.cert, '--cert', pki.client.cert, '--key', pki.client.key];
 }
 
-async function startTlsServer(flavor: Flavor): Promise<ServerProcess> {
+async function startTlsServer(flavor: Flavor, extraArgs: readonly string[] = []): Promise<ServerProcess> {
   return startServer(flavor, {
     clientPort: await freePort(),
     peerPort: await freePort(),
     clientScheme: 'https',
-    extraArgs: serverTlsFlags(),
+    extraArgs: [...serverTlsFlags(), ...extraArgs],
     probeTls: { ca: read(pki.ca.cert), cert: read(pki.client.cert), key: read(pki.client.key) },
   });
 }
@@ -108,8 +108,9 @@ test('etcdctl over TLS with client-cert-auth: berth gives the same results and e
   assert.deepEqual(results.berth, results.etcd);
 });
 
-test('HTTPS /health, /version, /metrics and the JSON gateway, over HTTP/1.1 and h2', { timeout: 120_000 }, async () => {
-  const s = await startTlsServer('berth');
+test('HTTPS /health, /version, /metrics and the JSON gateway, over HTTP/1.1 and h2; https --listen-metrics-urls', { timeout: 120_000 }, async () => {
+  const metricsPort = await freePort();
+  const s = await startTlsServer('berth', ['--listen-metrics-urls', `https://127.0.0.1:${metricsPort}`]);
   try {
     const tls = { ca: read(pki.ca.cert), cert: read(pki.client.cert), key: read(pki.client.key) };
     for (const get of [https1, https2]) {
@@ -137,6 +138,12 @@ test('HTTPS /health, /version, /metrics and the JSON gateway, over HTTP/1.1 and 
     // No client certificate, or a CA that did not sign the server: the handshake fails.
     await assert.rejects(https1(`${s.clientUrl}/health`, { ca: tls.ca }));
     await assert.rejects(https1(`${s.clientUrl}/health`, { ca: read(pki.otherCa.cert), cert: tls.cert, key: tls.key }), /self[- ]signed|unable to (verify|get)/i);
+    // The separate metrics listener speaks TLS with the client certificate rules.
+    const metrics = await https1(`https://127.0.0.1:${metricsPort}/metrics`, tls);
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body, /^etcd_server_has_leader 1$/m);
+    await assert.rejects(https1(`https://127.0.0.1:${metricsPort}/metrics`, { ca: tls.ca }));
+    await assert.rejects(fetch(`http://127.0.0.1:${metricsPort}/metrics`));
     // Plain HTTP to the TLS port: no answer, and the server carries on.
     await assert.rejects(fetch(`${s.clientUrl.replace('https://', 'http://')}/health`));
     assert.equal((await https1(`${s.clientUrl}/health`, tls)).status, 200);

@@ -254,6 +254,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       },
       onStop: (fn) => void closers.push(async () => fn()),
       onSnapshotInstalled: (fn) => void snapshotListeners.push(fn),
+      clientTls,
     };
 
     const transferLeadership = (to: bigint): Promise<Outcome<void>> =>

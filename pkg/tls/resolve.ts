@@ -25,7 +25,7 @@ function flagPrefix(side: TlsSide): string {
 }
 
 function sideUrls(cfg: Config, side: TlsSide): readonly EndpointUrl[] {
-  return side === 'client' ? [...cfg.listenClientUrls, ...cfg.listenClientHttpUrls] : cfg.listenPeerUrls;
+  return side === 'client' ? [...cfg.listenClientUrls, ...cfg.listenClientHttpUrls, ...cfg.listenMetricsUrls] : cfg.listenPeerUrls;
 }
 
 function dialsTls(cfg: Config, side: TlsSide): boolean {
