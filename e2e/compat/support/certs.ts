@@ -88,3 +88,28 @@ export function makeTestPki(dir: string): TestPki {
     foreignClient: makeLeaf(dir, 'foreign-client', otherCa, { cn: 'intruder', sans: [], usages: ['clientAuth'] }),
   };
 }
+
+/** A CRL signed by `ca` that revokes `revoked` (PEM), made with `openssl ca`. */
+export function makeCrl(dir: string, name: string, ca: CaFiles, revoked: readonly LeafFiles[]): string {
+  const db = join(dir, `${name}.index.txt`);
+  const cnf = join(dir, `${name}.cnf`);
+  const crl = join(dir, `${name}.crl`);
+  writeFileSync(db, '');
+  writeFileSync(join(dir, `${name}.crlnumber`), '01\n');
+  writeFileSync(
+    cnf,
+    [
+      '[ ca ]',
+      'default_ca = test_ca',
+      '[ test_ca ]',
+      `database = ${db}`,
+      `crlnumber = ${join(dir, `${name}.crlnumber`)}`,
+      'default_md = sha256',
+      'default_crl_days = 1',
+      '',
+    ].join('\n'),
+  );
+  for (const r of revoked) openssl(['ca', '-config', cnf, '-keyfile', ca.key, '-cert', ca.cert, '-revoke', r.cert]);
+  openssl(['ca', '-config', cnf, '-keyfile', ca.key, '-cert', ca.cert, '-gencrl', '-out', crl]);
+  return crl;
+}

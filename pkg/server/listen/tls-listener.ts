@@ -62,7 +62,11 @@ export function createTlsListener(o: TlsListenerOptions): TlsServer {
   srv.on('tlsClientError', (err: Error, socket: TLSSocket) => {
     const parent = (socket as unknown as { _parent?: object })._parent;
     const from = (parent !== undefined ? addresses.get(parent) : undefined) ?? address(socket);
-    o.logger.warn({ side: o.side, 'remote-addr': from, error: tlsErrorText(err) }, 'rejected connection');
+    // A client certificate that fails verification (unknown CA, revoked, expired) makes Node close
+    // the socket itself; the error is then a bare "socket hang up" and the reason is here.
+    const authError: unknown = socket.authorizationError;
+    const error = authError !== undefined && authError !== null ? `client certificate: ${String(authError)}` : tlsErrorText(err);
+    o.logger.warn({ side: o.side, 'remote-addr': from, error }, 'rejected connection');
     socket.destroy();
   });
   return srv;

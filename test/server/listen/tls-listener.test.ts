@@ -16,7 +16,7 @@ import { TlsMaterial, peerCertificateCommonName, type TlsSettings } from '../../
 import { createTlsListener } from '../../../pkg/server/listen/tls-listener.js';
 import { createInjectorWithHttp } from '../../../pkg/server/listen/h2-http.js';
 import { dispatchPlain, dispatchTls, type ProtocolHandlers } from '../../../pkg/server/listen/protocol-mux.js';
-import { makeLeaf, makeTestPki, type TestPki } from '../../../e2e/compat/support/certs.js';
+import { makeCrl, makeLeaf, makeTestPki, type TestPki } from '../../../e2e/compat/support/certs.js';
 import { https1, https2 } from '../../../e2e/compat/support/https.js';
 
 let dir = '';
@@ -167,7 +167,8 @@ test('refused handshakes: one warning each, the listener keeps serving', async (
       assert.ok(!(l.obj['error'] as string).includes('\n'), 'a short reason, not the OpenSSL stack');
       assert.match(l.obj['remote-addr'] as string, /^127\.0\.0\.1:\d+$/);
     }
-    assert.ok(rejected.some((l) => /certificate/.test(l.obj['error'] as string)));
+    assert.ok(rejected.some((l) => /peer did not return a certificate/.test(l.obj['error'] as string)), 'no client certificate');
+    assert.ok(rejected.some((l) => /client certificate: UNABLE_TO_VERIFY_LEAF_SIGNATURE|client certificate: UNABLE_TO_GET_ISSUER_CERT/.test(l.obj['error'] as string)), 'foreign client certificate');
     assert.ok(logs.slice(before).some((l) => l.msg === 'tls on plain port'));
     assert.equal(await whoami(`localhost:${s.tlsPort}`, clientCreds()), 'root');
   } finally {
@@ -225,6 +226,21 @@ test('replacing the certificate files is picked up by new connections without a 
     }
     assert.ok(logs.some((l) => l.msg === 'reloaded TLS certificates'));
     assert.equal(await whoami(`localhost:${s.tlsPort}`, clientCreds()), 'root');
+  } finally {
+    await s.close();
+  }
+});
+
+test('a client certificate revoked by the CRL file is refused; others are accepted', async () => {
+  const revoked = makeLeaf(dir, 'revoked-client', pki.ca, { cn: 'revoked', sans: [], usages: ['clientAuth'] });
+  const crl = makeCrl(dir, 'crl', pki.ca, [revoked]);
+  const s = await startStack(new TlsMaterial(settings({ crlFile: crl })));
+  try {
+    assert.equal(await whoami(`localhost:${s.tlsPort}`, clientCreds()), 'root');
+    const before = logs.length;
+    const creds = grpc.credentials.createSsl(readFileSync(pki.ca.cert), readFileSync(revoked.key), readFileSync(revoked.cert));
+    await assert.rejects(whoami(`localhost:${s.tlsPort}`, creds));
+    assert.ok(logs.slice(before).some((l) => l.msg === 'rejected connection' && /CERT_REVOKED/.test(l.obj['error'] as string)), JSON.stringify(logs.slice(before)));
   } finally {
     await s.close();
   }
