@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from './support/certs.js';
@@ -95,10 +96,8 @@ test('etcdctl over TLS with client-cert-auth: berth gives the same results and e
     try {
       results[flavor] = await etcdctlBattery(s);
       if (flavor === 'berth') {
-        const out = s.output();
-        assert.match(out, /"msg":"rejected connection"/, 'refused handshakes are logged');
-        assert.match(out, /peer did not return a certificate/);
-        const rejected = out.split('\n').filter((l) => l.includes('rejected connection'));
+        await until(() => /peer did not return a certificate[^\n]*"msg":"rejected connection"/.test(s.output()), 'refused handshakes are logged');
+        const rejected = s.output().split('\n').filter((l) => l.includes('rejected connection'));
         assert.ok(rejected.every((l) => !l.includes('\\n')), 'one line per refused connection, no OpenSSL stack');
       }
     } finally {
@@ -160,18 +159,54 @@ test('TLS to a plain-text port is refused with one log line; the server keeps se
     await assert.rejects(https1(`${s.clientUrl.replace('http://', 'https://')}/health`, { ca: read(pki.ca.cert) }));
     const ok = await etcdctl(s.endpoint, ['put', 'k', 'v']);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(s.output(), /TLS handshake on a plain-text port/);
+    await until(() => /TLS handshake on a plain-text port/.test(s.output()), 'TLS on the plain port logged');
   } finally {
     await s.stop();
   }
 });
 
-test('3 members with peer TLS (mutual verification) form a cluster and replicate', { timeout: 120_000 }, async () => {
+async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    assert.ok(Date.now() < deadline, `timed out waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A TLS handshake with the given client certificate (or none); resolves to the outcome. */
+function handshake(port: number, client: { cert: string; key: string } | undefined, ca: string): Promise<'accepted' | 'refused'> {
+  return new Promise((resolve) => {
+    const s = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: read(ca),
+      ALPNProtocols: ['h2'],
+      ...(client !== undefined ? { cert: read(client.cert), key: read(client.key) } : {}),
+    });
+    let settled = false;
+    const done = (r: 'accepted' | 'refused'): void => {
+      if (settled) return;
+      settled = true;
+      s.destroy();
+      resolve(r);
+    };
+    // TLS 1.3: the server judges the client certificate after the client's handshake is done, so
+    // wait for the server's first bytes (its HTTP/2 SETTINGS) or the close that refuses us.
+    s.once('data', () => done('accepted'));
+    s.once('error', () => done('refused'));
+    s.once('close', () => done('refused'));
+  });
+}
+
+test('3 members with peer TLS (mutual verification) form a cluster and replicate; foreign peers are refused', { timeout: 120_000 }, async () => {
+  const ports = [];
+  for (let i = 0; i < 3; i++) ports.push({ client: await freePort(), peer: await freePort() });
   const c = await startCluster(
     'berth',
     3,
     ['--peer-cert-file', pki.server.cert, '--peer-key-file', pki.server.key, '--peer-trusted-ca-file', pki.ca.cert, '--peer-client-cert-auth'],
-    undefined,
+    ports,
     { peerScheme: 'https' },
   );
   try {
@@ -191,6 +226,17 @@ test('3 members with peer TLS (mutual verification) form a cluster and replicate
     }
     const list = await etcdctl(c.endpoints[0] as string, ['member', 'list']);
     assert.equal(list.stdout.split('\n').filter((l) => l.includes(', https://127.0.0.1:')).length, 3, list.stdout);
+    // The peer port verifies client certificates against the peer CA.
+    const peerPort = (ports[0] as { peer: number }).peer;
+    assert.equal(await handshake(peerPort, pki.server, pki.ca.cert), 'accepted');
+    assert.equal(await handshake(peerPort, pki.foreignClient, pki.ca.cert), 'refused');
+    assert.equal(await handshake(peerPort, undefined, pki.ca.cert), 'refused');
+    // The log lines travel through a pipe: poll for them (bounded).
+    const m0 = c.members[0] as ServerProcess;
+    await until(() => /"side":"peer"[^\n]*"error":"client certificate: [A-Z_]+"[^\n]*"msg":"rejected connection"/.test(m0.output()), 'foreign certificate logged');
+    await until(() => /"side":"peer"[^\n]*"error":"peer did not return a certificate"/.test(m0.output()), 'missing certificate logged');
+    const after = await etcdctl(c.endpoints[2] as string, ['put', 'still', 'fine']);
+    assert.equal(after.code, 0, after.stderr);
   } finally {
     await c.stop();
   }
