@@ -342,7 +342,14 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       if (u.scheme !== 'http' && u.scheme !== 'https') throw new Error(`peer URL scheme ${u.scheme} is not supported yet: ${u.url}`);
       if (u.secure && peerTls !== undefined && peerInjector !== undefined) {
         const inj = peerInjector;
-        const srv = createTlsListener({ material: peerTls, alpn: ['h2'], logger: tlsLog, side: 'peer', onConnection: (socket) => inj.injectConnection(socket) });
+        const srv = createTlsListener({
+          material: peerTls,
+          alpn: ['h2'],
+          logger: tlsLog,
+          side: 'peer',
+          checkClientSan: !cfg.peerSkipClientSanVerification,
+          onConnection: (socket) => inj.injectConnection(socket),
+        });
         await listen(srv, u.port, bindHost(u.host));
         peerListeners.push(srv);
       } else {

@@ -26,6 +26,8 @@ export interface TlsSettings {
   readonly selfSigned: boolean;
   /** --peer-cert-allowed-cn: a client certificate must carry one of these CNs (empty: any). */
   readonly allowedCns: readonly string[];
+  /** --client-cert-allowed-hostname / --peer-cert-allowed-hostname (empty: any). */
+  readonly allowedHostnames: readonly string[];
   readonly minVersion: 'TLS1.2' | 'TLS1.3';
   readonly maxVersion: '' | 'TLS1.2' | 'TLS1.3';
   /** Go names (--cipher-suites). */

@@ -85,6 +85,7 @@ export function resolveTls(cfg: Config, side: TlsSide, log: TlsLogger): TlsMater
     clientCertAuth: files.clientCertAuth,
     selfSigned,
     allowedCns: files.allowedCns,
+    allowedHostnames: files.allowedHostnames,
     minVersion: cfg.tlsMinVersion,
     maxVersion: cfg.tlsMaxVersion,
     cipherSuites: cfg.cipherSuites,

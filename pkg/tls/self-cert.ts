@@ -114,8 +114,9 @@ export function selfSignedCertificate(req: CertificateRequest, key: KeyObject): 
     extension(OID.keyUsage, true, keyUsage),
     extension(OID.extKeyUsage, false, der.sequence(...usages.map((u) => der.oid(OID[u])))),
     extension(OID.basicConstraints, true, der.sequence()),
-    extension(OID.subjectAltName, false, subjectAltNames(req.hosts)),
   ];
+  // RFC 5280: a subjectAltName extension holds at least one name; without hosts there is none.
+  if (req.hosts.some((h) => h !== '' && h !== '[]')) extensions.push(extension(OID.subjectAltName, false, subjectAltNames(req.hosts)));
   const tbs = der.sequence(
     der.explicit(0, der.smallInteger(2)),
     der.unsignedInteger(req.serial ?? randomSerial()),

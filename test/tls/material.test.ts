@@ -25,6 +25,7 @@ function settings(o: Partial<TlsSettings> = {}): TlsSettings {
     clientCertAuth: false,
     selfSigned: false,
     allowedCns: [],
+    allowedHostnames: [],
     minVersion: 'TLS1.2',
     maxVersion: '',
     cipherSuites: [],

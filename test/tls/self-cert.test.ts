@@ -76,6 +76,12 @@ test('a tampered certificate no longer verifies', () => {
   assert.equal(c.verify(c.publicKey), false);
 });
 
+test('no hosts: no subjectAltName extension at all', () => {
+  const c = new X509Certificate(generateSelfSigned({ hosts: [], notBefore: new Date(), notAfter: new Date(Date.now() + 3600_000) }).certPem);
+  assert.equal(c.subjectAltName, undefined);
+  assert.ok(c.verify(c.publicKey));
+});
+
 test('only P-256 private keys are accepted', () => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
   const p384 = generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey;

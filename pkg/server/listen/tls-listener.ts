@@ -10,7 +10,8 @@
 import type { Socket } from 'node:net';
 import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { TlsMaterial } from '../../tls/index.js';
-import { certificateCommonName } from '../../tls/index.js';
+import { X509Certificate } from 'node:crypto';
+import { certificateCommonName, checkAllowedCn, checkAllowedHostname, checkClientSan } from '../../tls/index.js';
 
 export interface ListenerLogger {
   info(obj: object, msg: string): void;
@@ -25,6 +26,11 @@ export interface TlsListenerOptions {
   /** Which port, for the log lines. */
   readonly side: 'client' | 'peer';
   readonly onConnection: (socket: TLSSocket) => void;
+  /**
+   * Peer port: the client certificate's SANs must cover the remote address (etcd's checkSAN; off
+   * with --experimental-peer-skip-client-san-verification).
+   */
+  readonly checkClientSan?: boolean;
   /** Bound on a handshake; default 10 s. */
   readonly handshakeTimeoutMs?: number;
 }
@@ -45,20 +51,31 @@ export function createTlsListener(o: TlsListenerOptions): TlsServer {
     if (m.reloadIfChanged(o.logger)) srv.setSecureContext(m.serverOptions());
   });
   srv.on('secureConnection', (socket: TLSSocket) => {
-    const allowed = m.settings.allowedCns;
-    if (allowed.length > 0) {
-      const cn = certificateCommonName(socket.getPeerCertificate());
-      if (cn === undefined || !allowed.includes(cn)) {
-        o.logger.warn(
-          { side: o.side, 'remote-addr': address(socket), 'common-name': cn ?? '', 'allowed-cn': allowed },
-          'rejected connection: client certificate CN is not allowed',
-        );
+    void admit(socket).then(
+      (reason) => {
+        if (reason === undefined) {
+          o.onConnection(socket);
+          return;
+        }
+        o.logger.warn({ side: o.side, 'remote-addr': address(socket), error: reason }, 'rejected connection');
         socket.destroy();
-        return;
-      }
-    }
-    o.onConnection(socket);
+      },
+      () => socket.destroy(),
+    );
   });
+  /** etcd's checks of a verified client certificate beyond the chain (allowed CN/hostname, SANs). */
+  const admit = async (socket: TLSSocket): Promise<string | undefined> => {
+    const s = m.settings;
+    if (s.allowedCns.length === 0 && s.allowedHostnames.length === 0 && o.checkClientSan !== true) return undefined;
+    const peer = socket.getPeerCertificate();
+    if (peer.raw === undefined || peer.raw.length === 0) return undefined; // no certificate was asked for
+    const cert = new X509Certificate(peer.raw);
+    return (
+      checkAllowedCn(certificateCommonName(peer), s.allowedCns) ??
+      checkAllowedHostname(cert, s.allowedHostnames) ??
+      (o.checkClientSan === true ? await checkClientSan(cert, socket.remoteAddress ?? '') : undefined)
+    );
+  };
   srv.on('tlsClientError', (err: Error, socket: TLSSocket) => {
     const parent = (socket as unknown as { _parent?: object })._parent;
     const from = (parent !== undefined ? addresses.get(parent) : undefined) ?? address(socket);

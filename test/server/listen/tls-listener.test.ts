@@ -52,7 +52,7 @@ async function listen(srv: NetServer | TlsServer): Promise<number> {
   return (srv.address() as AddressInfo).port;
 }
 
-async function startStack(material: TlsMaterial): Promise<Stack> {
+async function startStack(material: TlsMaterial, checkClientSan = false): Promise<Stack> {
   const grpcServer = new grpc.Server();
   grpcServer.addService(WHO, {
     whoami: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => cb(null, Buffer.from(peerCertificateCommonName(call) ?? '<none>')),
@@ -65,7 +65,7 @@ async function startStack(material: TlsMaterial): Promise<Stack> {
   const { injector, routed } = createInjectorWithHttp(grpcServer, grpc.ServerCredentials.createInsecure(), handler);
   assert.equal(routed, true);
   const handlers: ProtocolHandlers = { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) };
-  const listener = createTlsListener({ material, alpn: ['h2', 'http/1.1'], logger, side: 'client', onConnection: (s) => dispatchTls(s, handlers) });
+  const listener = createTlsListener({ material, alpn: ['h2', 'http/1.1'], logger, side: 'client', checkClientSan, onConnection: (s) => dispatchTls(s, handlers) });
   const plain = createNetServer((s) => dispatchPlain(s, handlers, { onTlsHandshake: () => logger.warn({}, 'tls on plain port') }));
   const tlsPort = await listen(listener);
   const plainPort = await listen(plain);
@@ -95,6 +95,7 @@ function settings(o: Partial<TlsSettings>): TlsSettings {
     clientCertAuth: true,
     selfSigned: false,
     allowedCns: [],
+    allowedHostnames: [],
     minVersion: 'TLS1.2',
     maxVersion: '',
     cipherSuites: [],
@@ -180,7 +181,7 @@ test('allowed CNs: a verified certificate with another CN is refused', async () 
   const s = await startStack(new TlsMaterial(settings({ allowedCns: ['peer-a'] })));
   try {
     await assert.rejects(whoami(`localhost:${s.tlsPort}`, clientCreds()));
-    assert.ok(logs.some((l) => l.msg === 'rejected connection: client certificate CN is not allowed' && l.obj['common-name'] === 'root'));
+    assert.ok(logs.some((l) => l.msg === 'rejected connection' && l.obj['error'] === 'client certificate CN "root" is not allowed'));
   } finally {
     await s.close();
   }
@@ -243,5 +244,35 @@ test('a client certificate revoked by the CRL file is refused; others are accept
     assert.ok(logs.slice(before).some((l) => l.msg === 'rejected connection' && /CERT_REVOKED/.test(l.obj['error'] as string)), JSON.stringify(logs.slice(before)));
   } finally {
     await s.close();
+  }
+});
+
+test('peer-style SAN check: the client certificate must cover the remote address; allowed hostnames', async () => {
+  const local = makeLeaf(dir, 'san-local', pki.ca, { cn: 'peer-local', sans: ['IP:127.0.0.1'], usages: ['clientAuth'] });
+  const elsewhere = makeLeaf(dir, 'san-elsewhere', pki.ca, { cn: 'peer-elsewhere', sans: ['IP:10.9.9.9', 'DNS:nowhere.invalid'], usages: ['clientAuth'] });
+  const creds = (c: { cert: string; key: string }): grpc.ChannelCredentials => grpc.credentials.createSsl(readFileSync(pki.ca.cert), readFileSync(c.key), readFileSync(c.cert));
+  const s = await startStack(new TlsMaterial(settings({})), true);
+  try {
+    assert.equal(await whoami(`localhost:${s.tlsPort}`, creds(local)), 'peer-local');
+    assert.equal(await whoami(`localhost:${s.tlsPort}`, clientCreds()), 'root', 'no SANs: not checked (as etcd)');
+    await assert.rejects(whoami(`localhost:${s.tlsPort}`, creds(elsewhere)));
+    assert.ok(logs.some((l) => l.msg === 'rejected connection' && /do not cover the remote address 127\.0\.0\.1/.test(l.obj['error'] as string)));
+  } finally {
+    await s.close();
+  }
+  // Skipped (--experimental-peer-skip-client-san-verification): accepted.
+  const s2 = await startStack(new TlsMaterial(settings({})), false);
+  try {
+    assert.equal(await whoami(`localhost:${s2.tlsPort}`, creds(elsewhere)), 'peer-elsewhere');
+  } finally {
+    await s2.close();
+  }
+  // Allowed hostnames: the certificate must be valid for one of them.
+  const s3 = await startStack(new TlsMaterial(settings({ allowedHostnames: ['nowhere.invalid'] })));
+  try {
+    assert.equal(await whoami(`localhost:${s3.tlsPort}`, creds(elsewhere)), 'peer-elsewhere');
+    await assert.rejects(whoami(`localhost:${s3.tlsPort}`, creds(local)));
+  } finally {
+    await s3.close();
   }
 });
