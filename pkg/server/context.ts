@@ -15,6 +15,7 @@ import type { CommandRequest } from './propose.js';
 import type { Outcome } from './wait.js';
 import type { IdGenerator } from './ids.js';
 import type { Reconfigurer } from './membership/reconfigure.js';
+import type { TlsMaterial } from '../tls/index.js';
 
 export interface MemberContext {
   readonly config: Config;
@@ -57,4 +58,9 @@ export interface MemberContext {
   onSnapshotInstalled?(fn: () => Promise<void> | void): void;
   /** Called at shutdown, in reverse registration order. */
   onStop(fn: () => Promise<void> | void): void;
+  /**
+   * The client-side TLS material (certificate, CA, client-cert-auth; reloaded on change), for extra
+   * https listeners such as --listen-metrics-urls; undefined when the client side has no TLS.
+   */
+  readonly clientTls?: TlsMaterial | undefined;
 }

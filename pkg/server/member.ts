@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
@@ -27,7 +28,10 @@ import type { MemberContext } from './context.js';
 import { SERVICE_MODULES, type HttpRoute } from './services.js';
 import { loadOrBootstrap } from './bootstrap.js';
 import { IdGenerator } from './ids.js';
-import { dispatchPlain } from './listen/protocol-mux.js';
+import { dispatchPlain, dispatchTls, type ProtocolHandlers } from './listen/protocol-mux.js';
+import { createTlsListener } from './listen/tls-listener.js';
+import { createInjectorWithHttp } from './listen/h2-http.js';
+import { resolveTls, type TlsMaterial } from '../tls/index.js';
 import { Proposer } from './propose.js';
 import { RaftNode } from './raft-node.js';
 import { PeerTransport, PEER_SERVER_OPTIONS } from './transport/index.js';
@@ -54,6 +58,10 @@ export interface RunningMember {
 
 export async function startMember(cfg: Config, root: Logger): Promise<RunningMember> {
   const log = componentLogger(root, 'server');
+  // TLS first: a missing certificate for an https URL stops the start before storage is opened.
+  const tlsLog = componentLogger(root, 'tls');
+  const clientTls = resolveTls(cfg, 'client', tlsLog);
+  const peerTls = resolveTls(cfg, 'peer', tlsLog);
   const dbDir = join(cfg.dataDir, 'member', 'db');
   mkdirSync(dbDir, { recursive: true });
   const engine = await Engine.open(dbDir);
@@ -170,6 +178,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       isRemoved: (id) => reconfig.isRemovedPeer(id),
       onRemoved: () => removedFromCluster(),
       logger: componentLogger(root, 'transport'),
+      credentials: (url) => peerCredentials(url, peerTls, tlsLog),
     });
 
     let fatal: (err: unknown) => void = () => {};
@@ -288,6 +297,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       },
       onStop: (fn) => void closers.push(async () => fn()),
       onSnapshotInstalled: (fn) => void snapshotListeners.push(fn),
+      clientTls,
     };
 
     const transferLeadership = (to: bigint): Promise<Outcome<void>> =>
@@ -324,10 +334,11 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       const r = m.register(ctx, grpcServer);
       if (r?.http !== undefined) Object.assign(routes, r.http);
     }
-    const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-    const http: HttpServer = createHttpServer(
-      httpHandler({ version: cfg.emulatedEtcdVersion, routes }),
-    );
+    const httpRequests = httpHandler({ version: cfg.emulatedEtcdVersion, routes });
+    const http: HttpServer = createHttpServer(httpRequests);
+    // HTTP/2 requests that are not gRPC (curl over TLS negotiates h2) go to the same HTTP handler.
+    const { injector, routed } = createInjectorWithHttp(grpcServer, grpc.ServerCredentials.createInsecure(), httpRequests);
+    if (!routed) log.warn({}, 'HTTP requests over HTTP/2 cannot be routed with this grpc-js version; they get 415');
     closers.push(async () => {
       injector.destroy();
       grpcServer.forceShutdown();
@@ -335,22 +346,30 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       await new Promise<void>((r) => http.close(() => r()));
     });
 
-    const listeners: NetServer[] = [];
+    const listeners: (NetServer | TlsServer)[] = [];
     const clientAddresses: { host: string; port: number }[] = [];
+    const clientHandlers: ProtocolHandlers = { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) };
     for (const u of cfg.listenClientUrls) {
-      if (u.scheme !== 'http') throw new Error(`client URL scheme ${u.scheme} is not supported yet: ${u.url}`);
-      const srv = createNetServer((socket) =>
-        // fixAuthority: etcdctl 3.4 sends ":authority: http://host:port" (endpoint status/hashkv/defrag
-        // --cluster), which Node's HTTP/2 rejects; the wrapper normalises it (listen/authority-fix.ts).
-        dispatchPlain(socket, { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) }, { fixAuthority: true }),
-      );
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(u.port, bindHost(u.host), () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
+      if (u.scheme !== 'http' && u.scheme !== 'https') throw new Error(`client URL scheme ${u.scheme} is not supported yet: ${u.url}`);
+      const srv: NetServer | TlsServer =
+        u.secure && clientTls !== undefined
+          ? createTlsListener({
+              material: clientTls,
+              alpn: ['h2', 'http/1.1'],
+              logger: tlsLog,
+              side: 'client',
+              onConnection: (socket) => dispatchTls(socket, clientHandlers),
+            })
+          : createNetServer((socket) =>
+              // fixAuthority: etcdctl 3.4 sends ":authority: http://host:port" (endpoint status/hashkv/defrag
+              // --cluster), which Node's HTTP/2 rejects; the wrapper normalises it (listen/authority-fix.ts).
+              dispatchPlain(socket, clientHandlers, {
+                fixAuthority: true,
+                onTlsHandshake: (s) =>
+                  tlsLog.warn({ side: 'client', 'remote-addr': `${s.remoteAddress ?? ''}:${s.remotePort ?? 0}`, address: u.url }, 'rejected connection: TLS handshake on a plain-text port'),
+              }),
+            );
+      await listen(srv, u.port, bindHost(u.host));
       const addr = srv.address();
       if (addr !== null && typeof addr === 'object') clientAddresses.push({ host: addr.address, port: addr.port });
       listeners.push(srv);
@@ -360,15 +379,35 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       for (const l of listeners) l.close(); // stop accepting; open connections are ended by the gRPC/HTTP closer next
     });
 
+    const peerListeners: TlsServer[] = [];
+    const peerInjector = cfg.listenPeerUrls.some((u) => u.secure) ? peerServer.createConnectionInjector(grpc.ServerCredentials.createInsecure()) : undefined;
     for (const u of cfg.listenPeerUrls) {
-      if (u.scheme !== 'http') throw new Error(`peer URL scheme ${u.scheme} is not supported yet: ${u.url}`);
-      await new Promise<void>((resolve, reject) =>
-        peerServer.bindAsync(`${u.host.includes(':') ? `[${u.host}]` : bindHost(u.host)}:${u.port}`, grpc.ServerCredentials.createInsecure(), (err) =>
-          err === null ? resolve() : reject(err),
-        ),
-      );
+      if (u.scheme !== 'http' && u.scheme !== 'https') throw new Error(`peer URL scheme ${u.scheme} is not supported yet: ${u.url}`);
+      if (u.secure && peerTls !== undefined && peerInjector !== undefined) {
+        const inj = peerInjector;
+        const srv = createTlsListener({
+          material: peerTls,
+          alpn: ['h2'],
+          logger: tlsLog,
+          side: 'peer',
+          checkClientSan: !cfg.peerSkipClientSanVerification,
+          onConnection: (socket) => inj.injectConnection(socket),
+        });
+        await listen(srv, u.port, bindHost(u.host));
+        peerListeners.push(srv);
+      } else {
+        await new Promise<void>((resolve, reject) =>
+          peerServer.bindAsync(`${u.host.includes(':') ? `[${u.host}]` : bindHost(u.host)}:${u.port}`, grpc.ServerCredentials.createInsecure(), (err) =>
+            err === null ? resolve() : reject(err),
+          ),
+        );
+      }
       log.info({ address: u.url }, 'serving peer traffic');
     }
+    closers.push(async () => {
+      for (const l of peerListeners) l.close();
+      peerInjector?.destroy();
+    });
     transport.start();
     transport.setPeers(reconfig.peers());
     closers.push(async () => {
@@ -417,6 +456,28 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     await closeAll();
     throw err;
   }
+}
+
+function listen(srv: NetServer | TlsServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, host, () => {
+      srv.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Credentials for dialing one peer URL: https uses the peer TLS material (verifying the remote
+ * against --peer-trusted-ca-file, or not at all for auto TLS, as etcd); http is plain text.
+ */
+function peerCredentials(url: string, tls: TlsMaterial | undefined, log: Logger): grpc.ChannelCredentials {
+  if (!url.startsWith('https://')) return grpc.credentials.createInsecure();
+  if (tls === undefined) return grpc.credentials.createSsl();
+  tls.reloadIfChanged(log);
+  const verify = tls.verifyRemote;
+  return grpc.credentials.createFromSecureContext(tls.dialContext(), verify ? {} : { rejectUnauthorized: false, checkServerIdentity: () => undefined });
 }
 
 /** Like etcd (Go resolves "localhost" to 127.0.0.1 first), bind IPv4 loopback for "localhost". */

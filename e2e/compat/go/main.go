@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -130,6 +132,10 @@ func main() {
 	progress := flag.Duration("progress-notify-interval", time.Second, "the servers' --experimental-watch-progress-notify-interval (start them with it)")
 	run := flag.String("run", "", "only run cases whose name matches this regexp")
 	list := flag.Bool("list", false, "print the case names and exit")
+	cacert := flag.String("cacert", "", "TLS: verify the servers with this CA bundle (PEM)")
+	certFile := flag.String("cert", "", "TLS: client certificate (PEM)")
+	keyFile := flag.String("key", "", "TLS: client key (PEM)")
+	insecureSkipVerify := flag.Bool("insecure-skip-tls-verify", false, "TLS: do not verify the servers")
 	flag.Parse()
 
 	if *list {
@@ -151,10 +157,16 @@ func main() {
 		filter = regexp.MustCompile(*run)
 	}
 
+	tlsCfg, err := tlsConfig(*cacert, *certFile, *keyFile, *insecureSkipVerify)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "tls: %v\n", err)
+		os.Exit(2)
+	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   cfg.endpoints,
 		DialTimeout: 5 * time.Second,
 		Logger:      zap.NewNop(),
+		TLS:         tlsCfg,
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "client: %v\n", err)
@@ -180,6 +192,33 @@ func main() {
 	if failed > 0 {
 		os.Exit(1)
 	}
+}
+
+// tlsConfig builds the client TLS configuration from the flags; nil (plain text) when none is set.
+func tlsConfig(cacert, certFile, keyFile string, insecureSkipVerify bool) (*tls.Config, error) {
+	if cacert == "" && certFile == "" && keyFile == "" && !insecureSkipVerify {
+		return nil, nil
+	}
+	cfg := &tls.Config{InsecureSkipVerify: insecureSkipVerify, MinVersion: tls.VersionTLS12}
+	if cacert != "" {
+		pem, err := os.ReadFile(cacert)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate in %s", cacert)
+		}
+		cfg.RootCAs = pool
+	}
+	if certFile != "" || keyFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }
 
 // errDesc renders an error with its Go type, for details of unexpected errors.

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { https1, type TlsClientOptions } from './https.js';
 
 export type Flavor = 'berth' | 'etcd';
 
@@ -64,14 +65,33 @@ export interface StartOptions {
   readonly initialCluster?: string;
   /** Extra environment (e.g. BERTH_FAILPOINTS); ETCD_* and BERTH_* of the parent are never inherited. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Scheme of the client / peer URLs (TLS flags go in extraArgs). Default http. */
+  readonly clientScheme?: 'http' | 'https';
+  readonly peerScheme?: 'http' | 'https';
+  /** CA / client certificate for the /health readiness probe of an https client URL. */
+  readonly probeTls?: TlsClientOptions;
+}
+
+/** GET /health; true when it answers 200 with health "true". Never throws. */
+async function healthy(clientUrl: string, tls: TlsClientOptions | undefined): Promise<boolean> {
+  try {
+    if (clientUrl.startsWith('https://')) {
+      const r = await https1(`${clientUrl}/health`, tls ?? {}, { timeoutMs: 2000 });
+      return r.status === 200 && (JSON.parse(r.body) as { health?: string }).health === 'true';
+    }
+    const r = await fetch(`${clientUrl}/health`);
+    return r.status === 200 && ((await r.json()) as { health?: string }).health === 'true';
+  } catch {
+    return false;
+  }
 }
 
 export async function startServer(flavor: Flavor, o: StartOptions): Promise<ServerProcess> {
   const name = o.name ?? 'default';
   const ownDir = o.dataDir === undefined;
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), `compat-${flavor}-`));
-  const clientUrl = `http://127.0.0.1:${o.clientPort}`;
-  const peerUrl = `http://127.0.0.1:${o.peerPort}`;
+  const clientUrl = `${o.clientScheme ?? 'http'}://127.0.0.1:${o.clientPort}`;
+  const peerUrl = `${o.peerScheme ?? 'http'}://127.0.0.1:${o.peerPort}`;
   const flags = [
     '--name', name,
     '--data-dir', dataDir,
@@ -102,11 +122,7 @@ export async function startServer(flavor: Flavor, o: StartOptions): Promise<Serv
       child.kill('SIGKILL');
       throw new Error(`${flavor} not healthy within the start-up bound:\n${out}`);
     }
-    const healthy = await fetch(`${clientUrl}/health`).then(
-      async (r) => r.status === 200 && ((await r.json()) as { health?: string }).health === 'true',
-      () => false,
-    );
-    if (healthy) break;
+    if (await healthy(clientUrl, o.probeTls)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
 
@@ -148,13 +164,14 @@ export async function startCluster(
   n: number,
   extraArgs: readonly string[] = [],
   fixedPorts?: readonly { client: number; peer: number }[],
+  tls: Pick<StartOptions, 'clientScheme' | 'peerScheme' | 'probeTls'> = {},
 ): Promise<Cluster> {
   const ports: { client: number; peer: number }[] = [...(fixedPorts ?? [])];
   for (let i = ports.length; i < n; i++) ports.push({ client: await freePort(), peer: await freePort() });
-  const initialCluster = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(',');
+  const initialCluster = ports.map((p, i) => `m${i}=${tls.peerScheme ?? 'http'}://127.0.0.1:${p.peer}`).join(',');
   const started = await Promise.allSettled(
     ports.map((p, i) =>
-      startServer(flavor, { clientPort: p.client, peerPort: p.peer, name: `m${i}`, initialCluster, extraArgs }),
+      startServer(flavor, { clientPort: p.client, peerPort: p.peer, name: `m${i}`, initialCluster, extraArgs, ...tls }),
     ),
   );
   const members = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

@@ -1,9 +1,11 @@
 /**
  * Prometheus metrics (`/metrics`, etcd's metric names from pkg/metrics) and the health endpoints, on
- * the client port and, with --listen-metrics-urls, on separate plain-HTTP listeners serving only
- * /metrics and the health paths (as etcd does).
+ * the client port and, with --listen-metrics-urls, on separate listeners serving only /metrics and
+ * the health paths (as etcd does); an https metrics URL uses the client TLS material.
  */
 import { createServer, type Server } from 'node:http';
+import type { Server as TlsServer } from 'node:tls';
+import { createTlsListener } from '../listen/tls-listener.js';
 import { componentLogger } from '../../log/index.js';
 import type { MemberContext } from '../context.js';
 import type { HttpRoute, ServiceModule } from '../services.js';
@@ -92,13 +94,17 @@ export const metricsModule: ServiceModule = {
   },
 };
 
-/** Binds the --listen-metrics-urls listeners (http only). A bind failure is logged, not fatal. */
+/**
+ * Binds the --listen-metrics-urls listeners (http, or https with the client TLS material). A bind
+ * failure is logged, not fatal.
+ */
 function serveMetricsUrls(ctx: MemberContext, routes: Readonly<Record<string, HttpRoute>>): void {
   const log = componentLogger(ctx.logger, 'metrics');
   const servers: Server[] = [];
+  const tlsListeners: TlsServer[] = [];
   for (const u of ctx.config.listenMetricsUrls) {
-    if (u.scheme !== 'http') {
-      log.error({ address: u.url }, 'metrics URL scheme is not supported yet; not serving it');
+    if (u.scheme !== 'http' && (u.scheme !== 'https' || ctx.clientTls === undefined)) {
+      log.error({ address: u.url }, 'metrics URL scheme is not supported; not serving it');
       continue;
     }
     const srv = createServer((req, res) => {
@@ -107,16 +113,29 @@ function serveMetricsUrls(ctx: MemberContext, routes: Readonly<Record<string, Ht
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('404 page not found\n');
     });
-    srv.on('error', (err) => log.error({ err, address: u.url }, 'metrics listener failed'));
-    srv.listen(u.port, u.host, () => log.info({ address: u.url }, 'serving metrics'));
     servers.push(srv);
+    const listener: Server | TlsServer =
+      u.scheme === 'https' && ctx.clientTls !== undefined
+        ? createTlsListener({
+            material: ctx.clientTls,
+            alpn: ['http/1.1'],
+            logger: componentLogger(ctx.logger, 'tls'),
+            side: 'client',
+            onConnection: (socket) => srv.emit('connection', socket),
+          })
+        : srv;
+    if (listener !== srv) tlsListeners.push(listener as TlsServer);
+    listener.on('error', (err) => log.error({ err, address: u.url }, 'metrics listener failed'));
+    listener.listen(u.port, u.host, () => log.info({ address: u.url }, 'serving metrics'));
   }
   ctx.onStop(async () => {
+    for (const l of tlsListeners) l.close();
     await Promise.all(
       servers.map(
         (s) =>
           new Promise<void>((r) => {
             s.closeAllConnections();
+            if (!s.listening) return r();
             s.close(() => r());
           }),
       ),

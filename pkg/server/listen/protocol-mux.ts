@@ -42,7 +42,16 @@ export interface DispatchOptions {
    * the rest are handed over natively. Off by default.
    */
   fixAuthority?: boolean;
+  /**
+   * Called (then the socket is destroyed) when a plain-text port receives a TLS ClientHello: the
+   * client was configured for https against an http URL. Without it, such bytes would reach the
+   * HTTP/1 parser and get a 400.
+   */
+  onTlsHandshake?: (socket: Socket) => void;
 }
+
+/** The first byte of a TLS record carrying a handshake message (a ClientHello opens every TLS connection). */
+const TLS_HANDSHAKE_RECORD = 0x16;
 
 /**
  * Reads just enough of a plain socket to classify it, puts the bytes back, and dispatches it.
@@ -52,6 +61,12 @@ export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers, opts: 
   let buffered: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    if (buffered[0] === TLS_HANDSHAKE_RECORD && opts.onTlsHandshake !== undefined) {
+      socket.off('data', onData);
+      opts.onTlsHandshake(socket);
+      socket.destroy();
+      return;
+    }
     const proto = classifyPrefix(buffered);
     if (proto === undefined) return;
     socket.off('data', onData);
@@ -78,8 +93,12 @@ export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers, opts: 
   socket.on('error', onError);
 }
 
-/** Dispatches a TLS socket by its negotiated ALPN protocol (no ALPN means HTTP/1.1). */
-export function dispatchTls(socket: TLSSocket, handlers: ProtocolHandlers): void {
-  if (socket.alpnProtocol === 'h2') handlers.h2(socket);
+/**
+ * Dispatches a TLS socket by its negotiated ALPN protocol (no ALPN means HTTP/1.1). With
+ * `fixAuthority`, HTTP/2 goes behind the authority fix like plain text does (the handlers then no
+ * longer see the TLSSocket itself, so grpc-js cannot report the client certificate).
+ */
+export function dispatchTls(socket: TLSSocket, handlers: ProtocolHandlers, opts: DispatchOptions = {}): void {
+  if (socket.alpnProtocol === 'h2') handlers.h2(opts.fixAuthority === true ? fixAuthority(socket) : socket);
   else handlers.http1(socket);
 }

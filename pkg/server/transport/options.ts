@@ -95,8 +95,11 @@ export interface PeerTransportOptions {
   readonly onRemoved?: () => void;
   readonly logger: TransportLogger;
   readonly metrics?: TransportMetrics;
-  /** Channel credentials for outgoing calls; insecure by default. */
-  readonly credentials?: ChannelCredentials;
+  /**
+   * Channel credentials for outgoing calls, or a function choosing them per peer URL (called on every
+   * connection attempt, so reloaded certificates apply to the next attempt); insecure by default.
+   */
+  readonly credentials?: ChannelCredentials | ((url: string) => ChannelCredentials);
   /** Reported in Hello, e.g. "0.1.0". */
   readonly serverVersion?: string;
   readonly limits?: Partial<TransportLimits>;

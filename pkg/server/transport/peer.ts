@@ -22,7 +22,7 @@ export interface PeerContext {
   readonly clusterId: bigint;
   readonly memberId: bigint;
   readonly serverVersion: string;
-  readonly credentials: ChannelCredentials;
+  readonly credentials: (url: string) => ChannelCredentials;
   readonly limits: TransportLimits;
   readonly random: () => number;
   readonly logger: TransportLogger;
@@ -169,7 +169,7 @@ export class Peer {
       return;
     }
     const abort = new AbortController();
-    const client = new Client(target.target, this.#ctx.credentials, this.#channelOptions());
+    const client = new Client(target.target, this.#ctx.credentials(url as string), this.#channelOptions());
     const index = m.snapshot?.metadata.index;
     const run = async (): Promise<void> => {
       let ok = false;
@@ -257,7 +257,7 @@ export class Peer {
       this.#refuse(`bad-url/${url ?? ''}`, 'invalid peer URL', { url, error: msg });
       return;
     }
-    const client = new Client(target.target, this.#ctx.credentials, this.#channelOptions());
+    const client = new Client(target.target, this.#ctx.credentials(url as string), this.#channelOptions());
     this.#client = client;
     const req = {
       clusterId: this.#ctx.clusterId,

@@ -8,7 +8,7 @@
  * All callbacks into the caller (onUnreachable, onSnapshotStatus) run from a microtask, never from
  * inside send(), and never after stop().
  */
-import { credentials as grpcCredentials } from '@grpc/grpc-js';
+import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RaftBatch } from '../../proto/gen/berthpb/transport.js';
@@ -20,6 +20,12 @@ import { DEFAULT_LIMITS, type PeerTransportOptions, type TransportLimits } from 
 import { Peer, type EncodedBatch, type PeerContext, type PeerStatus } from './peer.js';
 import { Receiver } from './receiver.js';
 import { RAW_RAFT_SERVICE, hex } from './wire.js';
+
+function credentialsFor(c: PeerTransportOptions['credentials']): (url: string) => ChannelCredentials {
+  if (typeof c === 'function') return c;
+  const fixed = c ?? grpcCredentials.createInsecure();
+  return () => fixed;
+}
 
 /** A cheap upper-bound guess of a message's encoded size, used only to split large batches. */
 function estimateSize(m: Message): number {
@@ -48,7 +54,7 @@ export class PeerTransport implements Transport {
       clusterId: opts.clusterId,
       memberId: opts.memberId,
       serverVersion: opts.serverVersion ?? '',
-      credentials: opts.credentials ?? grpcCredentials.createInsecure(),
+      credentials: credentialsFor(opts.credentials),
       limits: this.#limits,
       random: opts.random ?? Math.random,
       logger: opts.logger,
