@@ -6,7 +6,7 @@
  *   0x23 'u' ‖ name   → authpb.User (password = bcrypt hash, roles sorted)
  *   0x23 'o' ‖ name   → authpb.Role (permissions sorted by key)
  * Every mutation is computed without writing: it returns the engine ops (including the revision
- * bump) and a `commit` that updates the in-memory copy once the applier has written the ops with
+ * bump, except for auth enable, as in etcd) and a `commit` that updates the in-memory copy once the applier has written the ops with
  * the applied index. Rules follow etcd's auth store (root user/role, revision on every change).
  */
 import { Keyspace, del, keyIn, keyspaceRange, put, type BatchOp, type Engine } from '../storage/engine/index.js';
@@ -171,9 +171,9 @@ export class AuthStore {
   }
 
   /** Wraps a change: bumps the revision, drops the permission cache, then runs `apply`. */
-  #change<T>(value: T, ops: BatchOp[], apply: () => void, event?: AuthChange): Change<T> {
-    const next = this.#revision + 1n;
-    ops.push(put(REVISION_KEY, u64(next)));
+  #change<T>(value: T, ops: BatchOp[], apply: () => void, event?: AuthChange, bump = true): Change<T> {
+    const next = bump ? this.#revision + 1n : this.#revision;
+    if (bump) ops.push(put(REVISION_KEY, u64(next)));
     return {
       ok: true,
       value,
@@ -196,7 +196,8 @@ export class AuthStore {
     const root = this.#users.get(ROOT_USER);
     if (root === undefined) return fail('rootUserNotExist');
     if (!root.roles.includes(ROOT_ROLE)) return fail('rootRoleNotExist');
-    return this.#change(undefined, [put(ENABLED_KEY, Uint8Array.of(1))], () => (this.#enabled = true), { kind: 'enabled' });
+    // etcd: enabling does not move the auth revision (disabling does).
+    return this.#change(undefined, [put(ENABLED_KEY, Uint8Array.of(1))], () => (this.#enabled = true), { kind: 'enabled' }, false);
   }
 
   disable(): Change<void> {

@@ -48,11 +48,6 @@ export function authService(ctx: MemberContext, auth: MemberAuth): UntypedServic
     return call({ $case: 'authUserChangePassword', value: { name: r.name, password: '', hashedPassword } });
   };
 
-  const roleGrantPermission = async (r: pb.AuthRoleGrantPermissionRequest): Promise<Outcome<pb.AuthRoleGrantPermissionResponse>> => {
-    if (r.perm === undefined) return fail('permissionNotGiven');
-    return call({ $case: 'authRoleGrantPermission', value: r });
-  };
-
   return {
     authEnable: unary((r: pb.AuthEnableRequest) => call<pb.AuthEnableResponse>({ $case: 'authEnable', value: r })),
     authDisable: unary((r: pb.AuthDisableRequest) => call<pb.AuthDisableResponse>({ $case: 'authDisable', value: r })),
@@ -69,7 +64,7 @@ export function authService(ctx: MemberContext, auth: MemberAuth): UntypedServic
     roleGet: unary((r: pb.AuthRoleGetRequest) => call<pb.AuthRoleGetResponse>({ $case: 'authRoleGet', value: r })),
     roleList: unary((r: pb.AuthRoleListRequest) => call<pb.AuthRoleListResponse>({ $case: 'authRoleList', value: r })),
     roleDelete: unary((r: pb.AuthRoleDeleteRequest) => call<pb.AuthRoleDeleteResponse>({ $case: 'authRoleDelete', value: r })),
-    roleGrantPermission: unary(roleGrantPermission),
+    roleGrantPermission: unary((r: pb.AuthRoleGrantPermissionRequest) => call<pb.AuthRoleGrantPermissionResponse>({ $case: 'authRoleGrantPermission', value: r })),
     roleRevokePermission: unary((r: pb.AuthRoleRevokePermissionRequest) => call<pb.AuthRoleRevokePermissionResponse>({ $case: 'authRoleRevokePermission', value: r })),
   };
 }

@@ -60,8 +60,13 @@ export function authHandlers(auth: MemberAuth): Partial<Record<CommandCase, Comm
       return role === undefined ? { outcome: { ok: false, error: berthError('roleNotFound') } } : readOnly({ perm: [...role.perms] });
     }),
     authRoleList: on('authRoleList', () => readOnly({ roles: s.roleNames() })),
+    // etcd checks the role first; a missing permission is then refused (etcd 3.4 crashes on it).
     authRoleGrantPermission: on('authRoleGrantPermission', (r) =>
-      r.perm === undefined ? { outcome: { ok: false, error: berthError('permissionNotGiven') } } : effect(s.grantPermission(r.name, r.perm), empty),
+      s.role(r.name) === undefined
+        ? { outcome: { ok: false, error: berthError('roleNotFound') } }
+        : r.perm === undefined
+          ? { outcome: { ok: false, error: berthError('permissionNotGiven') } }
+          : effect(s.grantPermission(r.name, r.perm), empty),
     ),
     authRoleRevokePermission: on('authRoleRevokePermission', (r) => effect(s.revokePermission(r.role, r.key, r.rangeEnd), empty)),
   };
