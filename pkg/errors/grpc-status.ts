@@ -68,6 +68,8 @@ const TABLE: { readonly [K in ErrorKind]: WireError } = {
   authNotEnabled: { code: status.FAILED_PRECONDITION, message: 'etcdserver: authentication is not enabled' },
   invalidAuthToken: { code: status.UNAUTHENTICATED, message: 'etcdserver: invalid auth token' },
   invalidAuthManagement: { code: status.INVALID_ARGUMENT, message: 'etcdserver: invalid auth management' },
+  authOldRevision: { code: status.INVALID_ARGUMENT, message: 'etcdserver: revision of auth store is old' },
+  permissionNotGiven: { code: status.INVALID_ARGUMENT, message: 'etcdserver: permission not given' },
   noLeader: { code: status.UNAVAILABLE, message: 'etcdserver: no leader' },
   notLeader: { code: status.FAILED_PRECONDITION, message: 'etcdserver: not leader' },
   leaderChanged: { code: status.UNAVAILABLE, message: 'etcdserver: leader changed' },

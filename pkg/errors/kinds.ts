@@ -50,6 +50,8 @@ export const ERROR_KINDS = [
   'authNotEnabled',
   'invalidAuthToken',
   'invalidAuthManagement',
+  'authOldRevision',
+  'permissionNotGiven',
   // leadership and availability
   'noLeader',
   'notLeader',

@@ -16,6 +16,7 @@ import type { Outcome } from './wait.js';
 import type { IdGenerator } from './ids.js';
 import type { Reconfigurer } from './membership/reconfigure.js';
 import type { TlsMaterial } from '../tls/index.js';
+import type { MemberAuth } from './auth/member-auth.js';
 
 export interface MemberContext {
   readonly config: Config;
@@ -26,6 +27,8 @@ export interface MemberContext {
   readonly mvcc: MvccStore;
   /** Unique 64-bit IDs (requests, leases). */
   readonly ids: IdGenerator;
+  /** Auth store, tokens and caller identity (pkg/server/auth); absent in unit-test fakes. */
+  readonly auth?: MemberAuth;
   /** Fills a response header: cluster/member ID, the given revision, current raft term. */
   header(revision: bigint): pb.ResponseHeader;
   /** Replicates a command and resolves with its apply result (never rejects). */

@@ -45,6 +45,9 @@ import { RaftSnapshots } from './snapshot/raft-snapshots.js';
 import { Reconfigurer, peerFailureOf } from './membership/reconfigure.js';
 import { MEMBERSHIP_SERVICE, membershipHandlers } from './membership/peer-service.js';
 import { Snapshotter } from './snapshot/snapshotter.js';
+import { currentAuthHeader, MemberAuth } from './auth/member-auth.js';
+import { applyGuard } from './auth/guard.js';
+import { guardServices } from './auth/gate.js';
 
 export interface RunningMember {
   readonly memberId: bigint;
@@ -92,6 +95,8 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     const mvcc = await MvccStore.open(engine, { maxTxnOps: cfg.maxTxnOps, leaseExists: (id) => lessor.exists(id) });
     closers.push(() => mvcc.close());
     const applied = await loadAppliedIndex(engine);
+    const auth = await MemberAuth.open(engine, cfg);
+    closers.push(async () => auth.stop());
 
     let term = 0;
     let leader = 0n;
@@ -128,6 +133,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       handlers,
       onConfChange: (cc, c) => reconfig.apply(cc, c),
       installSnapshot: (snap) => snapshots.confirmInstalled(snap),
+      guard: applyGuard(auth, (id) => lessor.timeToLive(id, true)?.keys ?? []),
     });
     const snapshotter: Snapshotter = new Snapshotter({
       wal,
@@ -277,8 +283,10 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       engine,
       mvcc,
       ids,
+      auth,
       header,
-      propose: (request, hdr) => trackProposal(ctx, proposer.propose(request, hdr)),
+      // Client calls run with their auth header in scope (auth/gate.ts); server-originated ones have none.
+      propose: (request, hdr) => trackProposal(ctx, proposer.propose(request, hdr ?? currentAuthHeader())),
       linearizableRead: () => reads.wait(),
       raftStatus: () => node.status(),
       appliedIndex: () => applier.appliedIndex,
@@ -329,6 +337,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       'grpc.max_concurrent_streams': cfg.maxConcurrentStreams > 2 ** 31 - 1 ? 2 ** 31 - 1 : cfg.maxConcurrentStreams,
     });
     recordServices(grpcServer);
+    guardServices(grpcServer, auth);
     const routes: Record<string, HttpRoute> = {};
     for (const m of SERVICE_MODULES) {
       const r = m.register(ctx, grpcServer);

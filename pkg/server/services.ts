@@ -13,6 +13,7 @@ import { clusterModule } from './api/cluster-module.js';
 import { metricsModule } from './api/metrics-module.js';
 import { gatewayModule } from './api/gateway-module.js';
 import { concurrencyModule } from './api/concurrency-module.js';
+import { authModule } from './api/auth-module.js';
 
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -22,4 +23,4 @@ export interface ServiceModule {
   register(ctx: MemberContext, grpcServer: grpc.Server): { readonly http?: Readonly<Record<string, HttpRoute>> } | void;
 }
 
-export const SERVICE_MODULES: readonly ServiceModule[] = [kvModule, maintenanceModule, clusterModule, metricsModule, gatewayModule, watchModule, leaseModule, concurrencyModule];
+export const SERVICE_MODULES: readonly ServiceModule[] = [kvModule, maintenanceModule, clusterModule, metricsModule, gatewayModule, watchModule, leaseModule, concurrencyModule, authModule];

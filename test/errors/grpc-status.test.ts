@@ -58,6 +58,8 @@ const TABLE: ReadonlyArray<readonly [ErrorKind, number, string]> = [
   ['authNotEnabled', 9 /* FailedPrecondition */, 'etcdserver: authentication is not enabled'],
   ['invalidAuthToken', 16 /* Unauthenticated */, 'etcdserver: invalid auth token'],
   ['invalidAuthManagement', 3 /* InvalidArgument */, 'etcdserver: invalid auth management'],
+  ['authOldRevision', 3 /* InvalidArgument */, 'etcdserver: revision of auth store is old'],
+  ['permissionNotGiven', 3 /* InvalidArgument */, 'etcdserver: permission not given'],
   ['noLeader', 14 /* Unavailable */, 'etcdserver: no leader'],
   ['notLeader', 9 /* FailedPrecondition */, 'etcdserver: not leader'],
   ['leaderChanged', 14 /* Unavailable */, 'etcdserver: leader changed'],

@@ -3,6 +3,7 @@ import { LeaderWatch, WatchHub } from '../watch/index.js';
 import type { ServiceModule } from '../services.js';
 import { componentLogger } from '../../log/index.js';
 import { watchService, WatchWireService } from './watch.js';
+import { watchPermission } from '../auth/gate.js';
 
 /** etcd sends gRPC messages up to max-request-bytes plus this overhead; fragments are cut there. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -19,6 +20,7 @@ export const watchModule: ServiceModule = {
       fragmentLimitBytes: ctx.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
       logger: componentLogger(ctx.logger, 'watch'),
     });
+    const auth = ctx.auth;
     const leader = new LeaderWatch(ctx.leader(), NO_LEADER_ELECTION_TIMEOUTS * ctx.config.electionTimeoutMs);
     ctx.onEvents((events, revision) => hub.publish(events, revision));
     ctx.onSnapshotInstalled?.(() => hub.resync());
@@ -27,6 +29,6 @@ export const watchModule: ServiceModule = {
       leader.stop();
       hub.stop();
     });
-    grpcServer.addService(WatchWireService, watchService({ hub, leader }));
+    grpcServer.addService(WatchWireService, watchService({ hub, leader, ...(auth === undefined ? {} : { permitCreate: (call, req) => watchPermission(auth, call, req) }) }));
   },
 };

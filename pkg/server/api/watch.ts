@@ -4,7 +4,7 @@
  * event encodings), so the service definition passes response bytes through unchanged.
  */
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { WatchService, type WatchRequest } from '../../proto/gen/etcdserverpb/rpc.js';
+import { WatchService, type WatchCreateRequest, type WatchRequest } from '../../proto/gen/etcdserverpb/rpc.js';
 import { berthError } from '../../errors/index.js';
 import { toServiceError } from '../errors.js';
 import type { LeaderWatch, WatchHub } from '../watch/index.js';
@@ -21,6 +21,8 @@ export const WatchWireService = {
 export interface WatchDeps {
   readonly hub: WatchHub;
   readonly leader: LeaderWatch;
+  /** Auth: undefined when the create may proceed, else the cancel reason (pkg/server/auth/gate.ts). */
+  readonly permitCreate?: (call: ServerDuplexStream<WatchRequest, Buffer>, req: WatchCreateRequest) => string | undefined;
 }
 
 /** gRPC metadata a client sets to require a leader (etcd clientv3 `WithRequireLeader`). */
@@ -54,8 +56,10 @@ export function watchService(d: WatchDeps): UntypedServiceImplementation {
     const handle = (req: WatchRequest): void => {
       const u = req.requestUnion;
       switch (u?.$case) {
-        case 'createRequest':
-          return stream.create(u.value);
+        case 'createRequest': {
+          const denied = d.permitCreate?.(call, u.value);
+          return denied === undefined ? stream.create(u.value) : stream.refuse(denied);
+        }
         case 'cancelRequest':
           return stream.cancel(u.value.watchId);
         case 'progressRequest':

@@ -21,7 +21,7 @@ import { decodeConfChange, EntryType, type ConfChange, type Entry, type Snapshot
 import { Command } from '../../proto/gen/berthpb/command.js';
 import { batchBytes, type BatchOp, type Engine } from '../../storage/engine/index.js';
 import { ChainConflict, type MvccStore, type Prepared } from '../../storage/mvcc/index.js';
-import { berthError } from '../../errors/index.js';
+import { berthError, type BerthError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import type { RaftNode, StateMachine } from '../raft-node.js';
 import type { Outcome, WaitRegistry } from '../wait.js';
@@ -62,6 +62,16 @@ export interface ConfChangeEffect {
   readonly after?: () => void;
 }
 
+/**
+ * Apply-time admission of client commands (auth permission checks, pkg/server/auth/guard.ts): a
+ * refused command is answered with the error and has no effect. `barrier` asks for the pending batch
+ * to be written first when the decision depends on its effects (lease attachments).
+ */
+export interface CommandGuard {
+  barrier(cmd: Command): boolean;
+  check(cmd: Command): BerthError | undefined;
+}
+
 export interface ApplierOptions {
   readonly engine: Engine;
   readonly mvcc: MvccStore;
@@ -72,6 +82,7 @@ export interface ApplierOptions {
   readonly onConfChange: ConfChangeHandler;
   /** Replaces the whole state with a snapshot's. */
   readonly installSnapshot: (snap: Snapshot) => Promise<void>;
+  readonly guard?: CommandGuard;
 }
 
 /** Commands whose effect is an MVCC write only (their `after` only publishes events): batched. */
@@ -260,6 +271,15 @@ export class Applier implements StateMachine {
     if (handler === undefined) {
       this.#o.waits.trigger(cmd.id, { ok: false, error: berthError('internal', `unsupported command ${kind ?? 'empty'}`) });
       return;
+    }
+    const guard = this.#o.guard;
+    if (guard !== undefined) {
+      if (!BATCHED.has(kind as CommandCase) || guard.barrier(cmd)) await this.#flush();
+      const denied = guard.check(cmd);
+      if (denied !== undefined) {
+        this.#o.waits.trigger(cmd.id, { ok: false, error: denied });
+        return;
+      }
     }
     if (kind !== undefined && BATCHED.has(kind)) {
       let fx: CommandEffect;

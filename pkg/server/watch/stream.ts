@@ -70,6 +70,12 @@ export class WatchStream implements WatcherOwner {
    * `created` response with the ID (server-assigned IDs count up from 0 per stream, skipping IDs in
    * use) and the current revision comes first, then the watcher's events.
    */
+  /** A created+canceled response with watch_id -1 and `reason` (a create the auth layer refused). */
+  refuse(reason: string): void {
+    if (this.#closed) return;
+    this.#control({ watchId: INVALID_WATCH_ID, created: true, canceled: true, cancelReason: reason });
+  }
+
   create(req: pb.WatchCreateRequest): void {
     if (this.#closed) return;
     const refuse = (reason: string): void =>
