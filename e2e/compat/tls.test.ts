@@ -293,3 +293,44 @@ test('the Go clientv3 over TLS with a client certificate: the same cases pass ag
     }
   }
 });
+
+test('auto TLS, single member: etcdctl exit codes and the fixtures layout match etcd', { timeout: 120_000 }, async () => {
+  const results: Partial<Record<Flavor, Record<string, number | null>>> = {};
+  for (const flavor of ['etcd', 'berth'] as const) {
+    const s = await startServer(flavor, {
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+      clientScheme: 'https',
+      peerScheme: 'https',
+      extraArgs: ['--auto-tls', '--peer-auto-tls'],
+      probeTls: { rejectUnauthorized: false },
+    });
+    try {
+      const short = ['--dial-timeout', '2s', '--command-timeout', '3s'];
+      const codes: Record<string, number | null> = {};
+      // etcdctl 3.4 dials plain text unless --insecure-transport=false or a certificate flag is given,
+      // so --insecure-skip-tls-verify alone fails against a TLS port (against etcd too).
+      const skip = ['--insecure-transport=false', '--insecure-skip-tls-verify'];
+      const cases: Record<string, readonly string[]> = {
+        'skip verify put': [...skip, 'put', 'a', 'b'],
+        'skip verify get': [...skip, 'get', 'a'],
+        'skip verify endpoint health': [...skip, 'endpoint', 'health'],
+        'skip verify without --insecure-transport=false': [...short, '--insecure-skip-tls-verify', 'get', 'a'],
+        'verify against a CA': [...short, '--cacert', pki.ca.cert, 'get', 'a'],
+        'verify against system roots': [...short, '--insecure-transport=false', 'get', 'a'],
+      };
+      for (const [name, args] of Object.entries(cases)) codes[name] = (await etcdctl(s.clientUrl, args, { timeoutMs: 20_000 })).code;
+      for (const side of ['client', 'peer']) {
+        codes[`fixtures/${side}`] = existsSync(join(s.dataDir, 'fixtures', side, 'cert.pem')) && existsSync(join(s.dataDir, 'fixtures', side, 'key.pem')) ? 1 : 0;
+      }
+      const h = await https1(`${s.clientUrl}/health`, { rejectUnauthorized: false });
+      codes['curl -k /health'] = h.status;
+      results[flavor] = codes;
+    } finally {
+      await s.stop();
+    }
+  }
+  assert.equal(results.etcd?.['skip verify get'], 0, 'the etcd run itself must work');
+  assert.equal(results.etcd?.['fixtures/client'], 1);
+  assert.deepEqual(results.berth, results.etcd);
+});
