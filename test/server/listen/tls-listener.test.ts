@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { TlsMaterial, peerCertificateCommonName, type TlsSettings } from '../../../pkg/tls/index.js';
+import { TlsMaterial, peerCertificateCommonName, requestCertificateCommonName, type TlsSettings } from '../../../pkg/tls/index.js';
 import { createTlsListener } from '../../../pkg/server/listen/tls-listener.js';
 import { createInjectorWithHttp } from '../../../pkg/server/listen/h2-http.js';
 import { dispatchPlain, dispatchTls, type ProtocolHandlers } from '../../../pkg/server/listen/protocol-mux.js';
@@ -59,7 +59,7 @@ async function startStack(material: TlsMaterial, checkClientSan = false): Promis
   });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(`http ${req.method ?? ''} ${req.url ?? ''}`);
+    res.end(`http ${req.method ?? ''} ${req.url ?? ''} cn=${requestCertificateCommonName(req) ?? '<none>'}`);
   };
   const http = createHttpServer(handler);
   const { injector, routed } = createInjectorWithHttp(grpcServer, grpc.ServerCredentials.createInsecure(), handler);
@@ -139,9 +139,11 @@ test('gRPC handlers see the verified client certificate CN; plain text has none'
     // Non-gRPC requests over h2 and HTTP/1.1 on the same TLS port reach the HTTP handler.
     const tls = { ca: readFileSync(pki.ca.cert), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) };
     const h2 = await https2(`https://127.0.0.1:${s.tlsPort}/health?x=1`, tls);
-    assert.deepEqual([h2.status, h2.body, h2.protocol], [200, 'http GET /health?x=1', 'h2']);
+    assert.deepEqual([h2.status, h2.body, h2.protocol], [200, 'http GET /health?x=1 cn=root', 'h2']);
     const h1 = await https1(`https://127.0.0.1:${s.tlsPort}/v3/kv/range`, tls, { body: '{}' });
-    assert.deepEqual([h1.status, h1.body], [200, 'http POST /v3/kv/range']);
+    assert.deepEqual([h1.status, h1.body], [200, 'http POST /v3/kv/range cn=root']);
+    const plain = await fetch(`http://127.0.0.1:${s.plainPort}/v3/kv/range`, { method: 'POST', body: '{}' });
+    assert.equal(await plain.text(), 'http POST /v3/kv/range cn=<none>');
   } finally {
     await s.close();
   }
