@@ -40,6 +40,7 @@ const WHO = {
 } satisfies grpc.ServiceDefinition;
 
 interface Stack {
+  readonly material: TlsMaterial;
   readonly tlsPort: number;
   readonly plainPort: number;
   readonly listener: TlsServer;
@@ -70,6 +71,7 @@ async function startStack(material: TlsMaterial, checkClientSan = false): Promis
   const tlsPort = await listen(listener);
   const plainPort = await listen(plain);
   return {
+    material,
     tlsPort,
     plainPort,
     listener,
@@ -217,10 +219,19 @@ test('replacing the certificate files is picked up by new connections without a 
   try {
     assert.equal(await servedCn(s.tlsPort), 'berth-server');
     const next = makeLeaf(dir, 'rotated', pki.ca, { cn: 'berth-server-rotated' });
+    // Another user of the same material (the peer dialer) may notice the change first.
+    const material = s.material;
     copyFileSync(next.key, key);
     copyFileSync(next.cert, cert);
     const t = new Date(Date.now() + 2000);
     utimesSync(cert, t, t);
+    const before = material.generation;
+    const deadline0 = Date.now() + 5000;
+    while (!material.reloadIfChanged(logger, 0)) {
+      assert.ok(Date.now() < deadline0, 'the other user never saw the change');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(material.generation, before + 1);
     const deadline = Date.now() + 10_000;
     let cn = '';
     while ((cn = await servedCn(s.tlsPort)) !== 'berth-server-rotated') {
