@@ -334,3 +334,16 @@ test('auto TLS, single member: etcdctl exit codes and the fixtures layout match 
   assert.equal(results.etcd?.['fixtures/client'], 1);
   assert.deepEqual(results.berth, results.etcd);
 });
+
+test('an https client URL without certificate files: berth and etcd both refuse to start', { timeout: 60_000 }, async () => {
+  for (const flavor of ['etcd', 'berth'] as const) {
+    await assert.rejects(
+      startServer(flavor, { clientPort: await freePort(), peerPort: await freePort(), clientScheme: 'https', readyTimeoutMs: 20_000 }),
+      (err: Error) => {
+        assert.match(err.message, /exited during start-up/, `${flavor}: ${err.message}`);
+        if (flavor === 'berth') assert.match(err.message, /TLS key\/cert \(--cert-file, --key-file\) must be provided for client url https:\/\/127\.0\.0\.1:\d+ with HTTPS scheme/);
+        return true;
+      },
+    );
+  }
+});
