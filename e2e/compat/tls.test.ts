@@ -294,7 +294,7 @@ test('the Go clientv3 over TLS with a client certificate: the same cases pass ag
   }
 });
 
-test('auto TLS, single member: etcdctl exit codes and the fixtures layout match etcd', { timeout: 120_000 }, async () => {
+test('auto TLS, single member: etcdctl/Go client exit codes and the fixtures layout match etcd', { timeout: 15 * 60_000 }, async () => {
   const results: Partial<Record<Flavor, Record<string, number | null>>> = {};
   for (const flavor of ['etcd', 'berth'] as const) {
     const s = await startServer(flavor, {
@@ -325,6 +325,14 @@ test('auto TLS, single member: etcdctl exit codes and the fixtures layout match 
       }
       const h = await https1(`${s.clientUrl}/health`, { rejectUnauthorized: false });
       codes['curl -k /health'] = h.status;
+      // The Go clientv3 with InsecureSkipVerify.
+      const go = await runProgram(
+        await buildGoProgram(),
+        ['--endpoints', s.clientUrl, '--flavor', flavor, '--members', '1', '--case-timeout', '20s', '--run', '^(kv/prev-kv|watch/prefix)$', '--insecure-skip-tls-verify'],
+        { timeoutMs: 5 * 60_000 },
+      );
+      assert.equal([...parseResults(go.stdout).values()].filter((c) => c.ok).length, 2, `${flavor} Go client: ${go.stdout}${go.stderr}`);
+      codes['Go clientv3 InsecureSkipVerify'] = go.code;
       results[flavor] = codes;
     } finally {
       await s.stop();
