@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from './support/certs.js';
 import { etcdctl, etcdctlUntilLines, etcdctlVersion } from './support/etcdctl.js';
 import { buildGoProgram, parseResults, runProgram } from './support/go-program.js';
-import { https1, https2 } from './support/https.js';
+import { https1, https2, https2Stream } from './support/https.js';
 import { freePort, startCluster, startServer, type Flavor, type ServerProcess } from './support/servers.js';
 
 let dir = '';
@@ -133,6 +133,19 @@ test('HTTPS /health, /version, /metrics and the JSON gateway, over HTTP/1.1 and 
       assert.equal(r.status, 200, r.body);
       const kvs = (JSON.parse(r.body) as { kvs: { key: string; value: string }[] }).kvs;
       assert.deepEqual(kvs.map((kv) => [kv.key, kv.value]), [[key, value]]);
+    }
+    // The gateway's streaming watch over h2.
+    const watch = https2Stream(`${s.clientUrl}/v3/watch`, tls, JSON.stringify({ create_request: { key } }));
+    try {
+      const created = await watch.lines(1);
+      assert.equal((JSON.parse(created[0] as string) as { result: { created: boolean } }).result.created, true);
+      const later = Buffer.from('gw-value-2').toString('base64');
+      assert.equal((await https1(`${s.clientUrl}/v3/kv/put`, tls, { body: JSON.stringify({ key, value: later }) })).status, 200);
+      const got = await watch.lines(2);
+      const ev = JSON.parse(got[1] as string) as { result: { events: { kv: { value: string } }[] } };
+      assert.equal(ev.result.events[0]?.kv.value, later);
+    } finally {
+      watch.close();
     }
     // No client certificate, or a CA that did not sign the server: the handshake fails.
     await assert.rejects(https1(`${s.clientUrl}/health`, { ca: tls.ca }));
