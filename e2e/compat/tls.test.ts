@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { makeTestPki, type TestPki } from './support/certs.js';
 import { etcdctl, etcdctlUntilLines, etcdctlVersion } from './support/etcdctl.js';
 import { buildGoProgram, parseResults, runProgram } from './support/go-program.js';
-import { https1, https2 } from './support/https.js';
+import { https1, https2, https2Stream } from './support/https.js';
 import { freePort, startCluster, startServer, type Flavor, type ServerProcess } from './support/servers.js';
 
 let dir = '';
@@ -133,6 +133,19 @@ test('HTTPS /health, /version, /metrics and the JSON gateway, over HTTP/1.1 and 
       assert.equal(r.status, 200, r.body);
       const kvs = (JSON.parse(r.body) as { kvs: { key: string; value: string }[] }).kvs;
       assert.deepEqual(kvs.map((kv) => [kv.key, kv.value]), [[key, value]]);
+    }
+    // The gateway's streaming watch over h2.
+    const watch = https2Stream(`${s.clientUrl}/v3/watch`, tls, JSON.stringify({ create_request: { key } }));
+    try {
+      const created = await watch.lines(1);
+      assert.equal((JSON.parse(created[0] as string) as { result: { created: boolean } }).result.created, true);
+      const later = Buffer.from('gw-value-2').toString('base64');
+      assert.equal((await https1(`${s.clientUrl}/v3/kv/put`, tls, { body: JSON.stringify({ key, value: later }) })).status, 200);
+      const got = await watch.lines(2);
+      const ev = JSON.parse(got[1] as string) as { result: { events: { kv: { value: string } }[] } };
+      assert.equal(ev.result.events[0]?.kv.value, later);
+    } finally {
+      watch.close();
     }
     // No client certificate, or a CA that did not sign the server: the handshake fails.
     await assert.rejects(https1(`${s.clientUrl}/health`, { ca: tls.ca }));
@@ -291,5 +304,67 @@ test('the Go clientv3 over TLS with a client certificate: the same cases pass ag
     } finally {
       await s.stop();
     }
+  }
+});
+
+test('auto TLS, single member: etcdctl/Go client exit codes and the fixtures layout match etcd', { timeout: 15 * 60_000 }, async () => {
+  const results: Partial<Record<Flavor, Record<string, number | null>>> = {};
+  for (const flavor of ['etcd', 'berth'] as const) {
+    const s = await startServer(flavor, {
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+      clientScheme: 'https',
+      peerScheme: 'https',
+      extraArgs: ['--auto-tls', '--peer-auto-tls'],
+      probeTls: { rejectUnauthorized: false },
+    });
+    try {
+      const short = ['--dial-timeout', '2s', '--command-timeout', '3s'];
+      const codes: Record<string, number | null> = {};
+      // etcdctl 3.4 dials plain text unless --insecure-transport=false or a certificate flag is given,
+      // so --insecure-skip-tls-verify alone fails against a TLS port (against etcd too).
+      const skip = ['--insecure-transport=false', '--insecure-skip-tls-verify'];
+      const cases: Record<string, readonly string[]> = {
+        'skip verify put': [...skip, 'put', 'a', 'b'],
+        'skip verify get': [...skip, 'get', 'a'],
+        'skip verify endpoint health': [...skip, 'endpoint', 'health'],
+        'skip verify without --insecure-transport=false': [...short, '--insecure-skip-tls-verify', 'get', 'a'],
+        'verify against a CA': [...short, '--cacert', pki.ca.cert, 'get', 'a'],
+        'verify against system roots': [...short, '--insecure-transport=false', 'get', 'a'],
+      };
+      for (const [name, args] of Object.entries(cases)) codes[name] = (await etcdctl(s.clientUrl, args, { timeoutMs: 20_000 })).code;
+      for (const side of ['client', 'peer']) {
+        codes[`fixtures/${side}`] = existsSync(join(s.dataDir, 'fixtures', side, 'cert.pem')) && existsSync(join(s.dataDir, 'fixtures', side, 'key.pem')) ? 1 : 0;
+      }
+      const h = await https1(`${s.clientUrl}/health`, { rejectUnauthorized: false });
+      codes['curl -k /health'] = h.status;
+      // The Go clientv3 with InsecureSkipVerify.
+      const go = await runProgram(
+        await buildGoProgram(),
+        ['--endpoints', s.clientUrl, '--flavor', flavor, '--members', '1', '--case-timeout', '20s', '--run', '^(kv/prev-kv|watch/prefix)$', '--insecure-skip-tls-verify'],
+        { timeoutMs: 5 * 60_000 },
+      );
+      assert.equal([...parseResults(go.stdout).values()].filter((c) => c.ok).length, 2, `${flavor} Go client: ${go.stdout}${go.stderr}`);
+      codes['Go clientv3 InsecureSkipVerify'] = go.code;
+      results[flavor] = codes;
+    } finally {
+      await s.stop();
+    }
+  }
+  assert.equal(results.etcd?.['skip verify get'], 0, 'the etcd run itself must work');
+  assert.equal(results.etcd?.['fixtures/client'], 1);
+  assert.deepEqual(results.berth, results.etcd);
+});
+
+test('an https client URL without certificate files: berth and etcd both refuse to start', { timeout: 60_000 }, async () => {
+  for (const flavor of ['etcd', 'berth'] as const) {
+    await assert.rejects(
+      startServer(flavor, { clientPort: await freePort(), peerPort: await freePort(), clientScheme: 'https', readyTimeoutMs: 20_000 }),
+      (err: Error) => {
+        assert.match(err.message, /exited during start-up/, `${flavor}: ${err.message}`);
+        if (flavor === 'berth') assert.match(err.message, /TLS key\/cert \(--cert-file, --key-file\) must be provided for client url https:\/\/127\.0\.0\.1:\d+ with HTTPS scheme/);
+        return true;
+      },
+    );
   }
 });

@@ -358,6 +358,10 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     const listeners: (NetServer | TlsServer)[] = [];
     const clientAddresses: { host: string; port: number }[] = [];
     const clientHandlers: ProtocolHandlers = { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) };
+    // Registered before binding, so listeners bound before a failing one are closed too.
+    closers.push(async () => {
+      for (const l of listeners) l.close(); // stop accepting; open connections are ended by the gRPC/HTTP closer next
+    });
     for (const u of cfg.listenClientUrls) {
       if (u.scheme !== 'http' && u.scheme !== 'https') throw new Error(`client URL scheme ${u.scheme} is not supported yet: ${u.url}`);
       const srv: NetServer | TlsServer =
@@ -378,18 +382,19 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
                   tlsLog.warn({ side: 'client', 'remote-addr': `${s.remoteAddress ?? ''}:${s.remotePort ?? 0}`, address: u.url }, 'rejected connection: TLS handshake on a plain-text port'),
               }),
             );
+      listeners.push(srv);
       await listen(srv, u.port, bindHost(u.host));
       const addr = srv.address();
       if (addr !== null && typeof addr === 'object') clientAddresses.push({ host: addr.address, port: addr.port });
-      listeners.push(srv);
       log.info({ address: u.url }, 'serving client traffic');
     }
-    closers.push(async () => {
-      for (const l of listeners) l.close(); // stop accepting; open connections are ended by the gRPC/HTTP closer next
-    });
 
     const peerListeners: TlsServer[] = [];
     const peerInjector = cfg.listenPeerUrls.some((u) => u.secure) ? peerServer.createConnectionInjector(grpc.ServerCredentials.createInsecure()) : undefined;
+    closers.push(async () => {
+      for (const l of peerListeners) l.close();
+      peerInjector?.destroy();
+    });
     for (const u of cfg.listenPeerUrls) {
       if (u.scheme !== 'http' && u.scheme !== 'https') throw new Error(`peer URL scheme ${u.scheme} is not supported yet: ${u.url}`);
       if (u.secure && peerTls !== undefined && peerInjector !== undefined) {
@@ -402,8 +407,8 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
           checkClientSan: !cfg.peerSkipClientSanVerification,
           onConnection: (socket) => inj.injectConnection(socket),
         });
-        await listen(srv, u.port, bindHost(u.host));
         peerListeners.push(srv);
+        await listen(srv, u.port, bindHost(u.host));
       } else {
         await new Promise<void>((resolve, reject) =>
           peerServer.bindAsync(`${u.host.includes(':') ? `[${u.host}]` : bindHost(u.host)}:${u.port}`, grpc.ServerCredentials.createInsecure(), (err) =>
@@ -413,10 +418,6 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       }
       log.info({ address: u.url }, 'serving peer traffic');
     }
-    closers.push(async () => {
-      for (const l of peerListeners) l.close();
-      peerInjector?.destroy();
-    });
     transport.start();
     transport.setPeers(reconfig.peers());
     closers.push(async () => {

@@ -61,6 +61,7 @@ export class TlsMaterial {
   #contextOptions: SecureContextOptions;
   #dialContext: SecureContext;
   #checkedAt = 0;
+  #generation = 0;
 
   /** Reads every file now; throws (naming the file) when one is missing or unusable. */
   constructor(settings: TlsSettings) {
@@ -68,6 +69,15 @@ export class TlsMaterial {
     this.#fingerprint = this.#currentFingerprint();
     this.#contextOptions = this.#load();
     this.#dialContext = this.#buildDialContext();
+  }
+
+  /**
+   * Bumped on every successful reload. Several users share one material (the peer listener and the
+   * peer dialer): each remembers the generation it applied, since only one of them sees
+   * reloadIfChanged() return true.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Whether a listening socket demands and verifies a client certificate. */
@@ -107,6 +117,7 @@ export class TlsMaterial {
       const opts = this.#load();
       this.#contextOptions = opts;
       this.#dialContext = this.#buildDialContext();
+      this.#generation++;
       log.info({ 'cert-file': this.settings.certFile }, 'reloaded TLS certificates');
       return true;
     } catch (err) {

@@ -5,7 +5,7 @@
  * no token and --client-cert-auth is on). Only a certificate the server verified counts: plaintext
  * connections, connections where no certificate was asked for, and unverified ones give undefined.
  */
-import type { PeerCertificate } from 'node:tls';
+import { TLSSocket, type PeerCertificate } from 'node:tls';
 
 /** What grpc-js (≥ 1.10) gives every server call: ServerUnaryCall, ServerWritableStream, ... */
 export interface CallWithAuthContext {
@@ -32,4 +32,16 @@ export function certificateCommonName(cert: PeerCertificate): string | undefined
 export function peerCertificateCommonName(call: CallWithAuthContext): string | undefined {
   const cert = peerCertificate(call);
   return cert === undefined ? undefined : certificateCommonName(cert);
+}
+
+/**
+ * The same for an HTTP request on the client port (JSON gateway, HTTP/1.1 or HTTP/2): the CN of
+ * the verified client certificate of its connection, or undefined.
+ */
+export function requestCertificateCommonName(req: { readonly socket: unknown }): string | undefined {
+  const s = req.socket;
+  if (!(s instanceof TLSSocket) || !s.authorized) return undefined;
+  const cert = s.getPeerCertificate();
+  if (cert.raw === undefined || cert.raw.length === 0) return undefined;
+  return certificateCommonName(cert);
 }

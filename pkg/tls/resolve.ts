@@ -5,6 +5,8 @@
  *  - --auto-tls / --peer-auto-tls generate (or reuse) a self-signed certificate under
  *    <data-dir>/fixtures/client or /peer for the hosts of the listen URLs, only when no certificate
  *    file is given (a given one wins, with a warning);
+ *  - the generated material replaces the side's settings wholesale, as etcd's SelfCert does:
+ *    client-cert-auth, trusted CA, CRL and allowed CN/hostname do not apply to it (warned);
  *  - TLS files next to only http:// URLs are ignored with a warning.
  */
 import { join } from 'node:path';
@@ -54,6 +56,10 @@ export function resolveTls(cfg: Config, side: TlsSide, log: TlsLogger): TlsMater
       const dir = join(cfg.dataDir, 'fixtures', side);
       const made = selfCert(dir, urls.map((u) => u.host), cfg.selfSignedCertValidityYears, ['serverAuth', 'clientAuth']);
       log.info({ side, 'cert-file': made.certFile, generated: made.generated }, 'using automatically generated self-signed certificate');
+      // etcd's SelfCert replaces the whole TLS info: client verification settings do not survive.
+      if (files.clientCertAuth || files.trustedCaFile !== '' || files.crlFile !== '' || files.allowedCns.length > 0 || files.allowedHostnames.length > 0) {
+        log.warn({ side }, `${p}auto-tls ignores ${p}client-cert-auth, ${p}trusted-ca-file, CRL and allowed CN/hostname settings`);
+      }
       certFile = made.certFile;
       keyFile = made.keyFile;
       selfSigned = true;
@@ -81,11 +87,11 @@ export function resolveTls(cfg: Config, side: TlsSide, log: TlsLogger): TlsMater
     clientCertFile: selfSigned ? '' : files.clientCertFile,
     clientKeyFile: selfSigned ? '' : files.clientKeyFile,
     trustedCaFile: selfSigned ? '' : files.trustedCaFile,
-    crlFile: files.crlFile,
-    clientCertAuth: files.clientCertAuth,
+    crlFile: selfSigned ? '' : files.crlFile,
+    clientCertAuth: selfSigned ? false : files.clientCertAuth,
     selfSigned,
-    allowedCns: files.allowedCns,
-    allowedHostnames: files.allowedHostnames,
+    allowedCns: selfSigned ? [] : files.allowedCns,
+    allowedHostnames: selfSigned ? [] : files.allowedHostnames,
     minVersion: cfg.tlsMinVersion,
     maxVersion: cfg.tlsMaxVersion,
     cipherSuites: cfg.cipherSuites,

@@ -81,3 +81,46 @@ export function https2(url: string, tls: TlsClientOptions, init: { method?: stri
     stream.end(init.body);
   });
 }
+
+/**
+ * Opens a streaming HTTP/2 request (e.g. the gateway's /v3/watch) and collects its response as
+ * newline-separated chunks; `lines(n)` resolves once n lines arrived (rejects after timeoutMs).
+ */
+export function https2Stream(url: string, tls: TlsClientOptions, body: string): { lines(n: number, timeoutMs?: number): Promise<string[]>; close(): void } {
+  const u = new URL(url);
+  const session = http2Connect(u.origin, { ...tls });
+  session.on('error', () => undefined);
+  const stream = session.request({ ':method': 'POST', ':path': u.pathname, 'content-type': 'application/json' });
+  stream.on('error', () => undefined);
+  stream.end(body);
+  let text = '';
+  const waiters = new Set<() => void>();
+  stream.setEncoding('utf8');
+  stream.on('data', (d: string) => {
+    text += d;
+    for (const w of [...waiters]) w();
+  });
+  return {
+    lines: (n, timeoutMs = 5000) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const ls = text.split('\n').filter((l) => l.trim() !== '');
+          if (ls.length >= n) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(ls);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`wanted ${n} lines, got: ${text}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      }),
+    close: () => {
+      stream.close();
+      session.destroy();
+    },
+  };
+}

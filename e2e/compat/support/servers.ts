@@ -117,7 +117,10 @@ export async function startServer(flavor: Flavor, o: StartOptions): Promise<Serv
 
   const deadline = Date.now() + (o.readyTimeoutMs ?? 20_000);
   for (;;) {
-    if (exited) throw new Error(`${flavor} exited during start-up:\n${out}`);
+    if (exited) {
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      throw new Error(`${flavor} exited during start-up:\n${out}`);
+    }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${flavor} not healthy within the start-up bound:\n${out}`);

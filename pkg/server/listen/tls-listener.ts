@@ -45,10 +45,15 @@ export function createTlsListener(o: TlsListenerOptions): TlsServer {
   // The raw socket's address, kept for the log line of a failed handshake (by then the TLS socket may
   // be closed and no longer know its peer).
   const addresses = new WeakMap<object, string>();
+  let applied = m.generation;
   // Before the TLS socket of this connection is created, so new files apply to it already.
   srv.prependListener('connection', (raw: Socket) => {
     addresses.set(raw, address(raw));
-    if (m.reloadIfChanged(o.logger)) srv.setSecureContext(m.serverOptions());
+    m.reloadIfChanged(o.logger);
+    if (m.generation !== applied) {
+      applied = m.generation;
+      srv.setSecureContext(m.serverOptions());
+    }
   });
   srv.on('secureConnection', (socket: TLSSocket) => {
     void admit(socket).then(

@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { TlsMaterial, peerCertificateCommonName, type TlsSettings } from '../../../pkg/tls/index.js';
+import { TlsMaterial, peerCertificateCommonName, requestCertificateCommonName, type TlsSettings } from '../../../pkg/tls/index.js';
 import { createTlsListener } from '../../../pkg/server/listen/tls-listener.js';
 import { createInjectorWithHttp } from '../../../pkg/server/listen/h2-http.js';
 import { dispatchPlain, dispatchTls, type ProtocolHandlers } from '../../../pkg/server/listen/protocol-mux.js';
@@ -40,6 +40,7 @@ const WHO = {
 } satisfies grpc.ServiceDefinition;
 
 interface Stack {
+  readonly material: TlsMaterial;
   readonly tlsPort: number;
   readonly plainPort: number;
   readonly listener: TlsServer;
@@ -59,7 +60,7 @@ async function startStack(material: TlsMaterial, checkClientSan = false): Promis
   });
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end(`http ${req.method ?? ''} ${req.url ?? ''}`);
+    res.end(`http ${req.method ?? ''} ${req.url ?? ''} cn=${requestCertificateCommonName(req) ?? '<none>'}`);
   };
   const http = createHttpServer(handler);
   const { injector, routed } = createInjectorWithHttp(grpcServer, grpc.ServerCredentials.createInsecure(), handler);
@@ -70,6 +71,7 @@ async function startStack(material: TlsMaterial, checkClientSan = false): Promis
   const tlsPort = await listen(listener);
   const plainPort = await listen(plain);
   return {
+    material,
     tlsPort,
     plainPort,
     listener,
@@ -139,9 +141,11 @@ test('gRPC handlers see the verified client certificate CN; plain text has none'
     // Non-gRPC requests over h2 and HTTP/1.1 on the same TLS port reach the HTTP handler.
     const tls = { ca: readFileSync(pki.ca.cert), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) };
     const h2 = await https2(`https://127.0.0.1:${s.tlsPort}/health?x=1`, tls);
-    assert.deepEqual([h2.status, h2.body, h2.protocol], [200, 'http GET /health?x=1', 'h2']);
+    assert.deepEqual([h2.status, h2.body, h2.protocol], [200, 'http GET /health?x=1 cn=root', 'h2']);
     const h1 = await https1(`https://127.0.0.1:${s.tlsPort}/v3/kv/range`, tls, { body: '{}' });
-    assert.deepEqual([h1.status, h1.body], [200, 'http POST /v3/kv/range']);
+    assert.deepEqual([h1.status, h1.body], [200, 'http POST /v3/kv/range cn=root']);
+    const plain = await fetch(`http://127.0.0.1:${s.plainPort}/v3/kv/range`, { method: 'POST', body: '{}' });
+    assert.equal(await plain.text(), 'http POST /v3/kv/range cn=<none>');
   } finally {
     await s.close();
   }
@@ -215,10 +219,19 @@ test('replacing the certificate files is picked up by new connections without a 
   try {
     assert.equal(await servedCn(s.tlsPort), 'berth-server');
     const next = makeLeaf(dir, 'rotated', pki.ca, { cn: 'berth-server-rotated' });
+    // Another user of the same material (the peer dialer) may notice the change first.
+    const material = s.material;
     copyFileSync(next.key, key);
     copyFileSync(next.cert, cert);
     const t = new Date(Date.now() + 2000);
     utimesSync(cert, t, t);
+    const before = material.generation;
+    const deadline0 = Date.now() + 5000;
+    while (!material.reloadIfChanged(logger, 0)) {
+      assert.ok(Date.now() < deadline0, 'the other user never saw the change');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(material.generation, before + 1);
     const deadline = Date.now() + 10_000;
     let cn = '';
     while ((cn = await servedCn(s.tlsPort)) !== 'berth-server-rotated') {
