@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config/index.js';
@@ -328,6 +328,12 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     const http: HttpServer = createHttpServer(
       httpHandler({ version: cfg.emulatedEtcdVersion, routes }),
     );
+    // Every accepted client socket, so none outlives the member (a health probe's keep-alive socket
+    // kept a stopped process alive otherwise); destroyed after the gRPC/HTTP servers closed theirs.
+    const clientSockets = new Set<Socket>();
+    closers.push(async () => {
+      for (const sock of clientSockets) sock.destroy();
+    });
     closers.push(async () => {
       injector.destroy();
       grpcServer.forceShutdown();
@@ -339,11 +345,13 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     const clientAddresses: { host: string; port: number }[] = [];
     for (const u of cfg.listenClientUrls) {
       if (u.scheme !== 'http') throw new Error(`client URL scheme ${u.scheme} is not supported yet: ${u.url}`);
-      const srv = createNetServer((socket) =>
+      const srv = createNetServer((socket) => {
+        clientSockets.add(socket);
+        socket.once('close', () => clientSockets.delete(socket));
         // fixAuthority: etcdctl 3.4 sends ":authority: http://host:port" (endpoint status/hashkv/defrag
         // --cluster), which Node's HTTP/2 rejects; the wrapper normalises it (listen/authority-fix.ts).
-        dispatchPlain(socket, { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) }, { fixAuthority: true }),
-      );
+        dispatchPlain(socket, { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) }, { fixAuthority: true });
+      });
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen(u.port, bindHost(u.host), () => {
