@@ -61,6 +61,8 @@ export async function etcdctl(endpoint: string, args: readonly string[], opts: E
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  // etcdctl may exit before reading its input (EPIPE): the exit status tells what happened.
+  child.stdin.on('error', () => {});
   child.stdin.end(opts.stdin ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
   try {
