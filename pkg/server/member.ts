@@ -142,9 +142,8 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
         await lessor.reload(engine);
         await recoverAttachments(lessor, mvcc);
         await members.reload(engine);
-        transport.setPeers(reconfig.peers());
         for (const l of snapshotListeners) await l();
-        reconfig.checkRemovedSelf();
+        reconfig.afterSnapshotInstalled();
       },
       onInstalled: (index) => {
         snapshotter.onInstalled(index);
