@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { Server as TlsServer } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
@@ -156,9 +156,8 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
         await lessor.reload(engine);
         await recoverAttachments(lessor, mvcc);
         await members.reload(engine);
-        transport.setPeers(reconfig.peers());
         for (const l of snapshotListeners) await l();
-        reconfig.checkRemovedSelf();
+        reconfig.afterSnapshotInstalled();
       },
       onInstalled: (index) => {
         snapshotter.onInstalled(index);
@@ -348,6 +347,12 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     // HTTP/2 requests that are not gRPC (curl over TLS negotiates h2) go to the same HTTP handler.
     const { injector, routed } = createInjectorWithHttp(grpcServer, grpc.ServerCredentials.createInsecure(), httpRequests);
     if (!routed) log.warn({}, 'HTTP requests over HTTP/2 cannot be routed with this grpc-js version; they get 415');
+    // Every accepted client socket, so none outlives the member (a health probe's keep-alive socket
+    // kept a stopped process alive otherwise); destroyed after the gRPC/HTTP servers closed theirs.
+    const clientSockets = new Set<Socket>();
+    closers.push(async () => {
+      for (const sock of clientSockets) sock.destroy();
+    });
     closers.push(async () => {
       injector.destroy();
       grpcServer.forceShutdown();
@@ -358,6 +363,10 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     const listeners: (NetServer | TlsServer)[] = [];
     const clientAddresses: { host: string; port: number }[] = [];
     const clientHandlers: ProtocolHandlers = { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) };
+    const track = (socket: Socket): void => {
+      clientSockets.add(socket);
+      socket.once('close', () => clientSockets.delete(socket));
+    };
     // Registered before binding, so listeners bound before a failing one are closed too.
     closers.push(async () => {
       for (const l of listeners) l.close(); // stop accepting; open connections are ended by the gRPC/HTTP closer next
@@ -371,17 +380,21 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
               alpn: ['h2', 'http/1.1'],
               logger: tlsLog,
               side: 'client',
-              onConnection: (socket) => dispatchTls(socket, clientHandlers),
+              onConnection: (socket) => {
+                track(socket);
+                dispatchTls(socket, clientHandlers);
+              },
             })
-          : createNetServer((socket) =>
+          : createNetServer((socket) => {
+              track(socket);
               // fixAuthority: etcdctl 3.4 sends ":authority: http://host:port" (endpoint status/hashkv/defrag
               // --cluster), which Node's HTTP/2 rejects; the wrapper normalises it (listen/authority-fix.ts).
               dispatchPlain(socket, clientHandlers, {
                 fixAuthority: true,
                 onTlsHandshake: (s) =>
                   tlsLog.warn({ side: 'client', 'remote-addr': `${s.remoteAddress ?? ''}:${s.remotePort ?? 0}`, address: u.url }, 'rejected connection: TLS handshake on a plain-text port'),
-              }),
-            );
+              });
+            });
       listeners.push(srv);
       await listen(srv, u.port, bindHost(u.host));
       const addr = srv.address();

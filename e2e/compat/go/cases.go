@@ -43,6 +43,7 @@ var cases = []testCase{
 	{"concurrency/stm", caseSTM},
 	{"maintenance/status", caseStatus},
 	{"cluster/member-list", caseMemberList},
+	{"cluster/member-changes", caseMemberChanges},
 	{"maintenance/hashkv", caseHashKV},
 	{"maintenance/alarm-defrag-hash-snapshot", caseMaintenanceMisc},
 	// last: it changes the leader
@@ -51,5 +52,6 @@ var cases = []testCase{
 
 // caseTimeouts raises the bound of cases that make several individually bounded calls.
 var caseTimeouts = map[string]time.Duration{
-	"lease/every-member": 60 * time.Second,
+	"lease/every-member":     60 * time.Second,
+	"cluster/member-changes": 60 * time.Second,
 }

@@ -119,6 +119,7 @@ export async function forwardPromote(
 ): Promise<{ ok: true; members: Member[] } | { ok: false; failure: PeerFailure; transport: boolean }> {
   const r = await unary<PromoteRequest, { members: WireMember[] }>(peerUrl, MEMBERSHIP_SERVICE.promote, { id: id.toString(16) }, deadlineMs);
   if (r.ok) return { ok: true, members: r.value.members.map(fromWire) };
-  const transport = r.error.code === Status.UNAVAILABLE && !r.error.details.startsWith('etcdserver:');
+  // Unreachable, or no longer the leader: the caller tries again (with the leader it knows by then).
+  const transport = (r.error.code === Status.UNAVAILABLE && !r.error.details.startsWith('etcdserver:')) || r.error.details === 'etcdserver: not leader';
   return { ok: false, failure: { code: r.error.code, message: r.error.details }, transport };
 }

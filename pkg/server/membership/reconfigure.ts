@@ -241,7 +241,12 @@ export class Reconfigurer {
     this.checkRemovedSelf();
   }
 
-  /** Stops this member once it is removed and out of the configuration (also after a snapshot install). */
+  /** A raft snapshot replaced records and configuration: same follow-ups as an applied conf change. */
+  afterSnapshotInstalled(): void {
+    this.#configChanged();
+  }
+
+  /** Stops this member once it is removed and out of the configuration. */
   checkRemovedSelf(): void {
     if (this.#removedReported || !this.isRemovedPeer(this.#o.memberId)) return;
     this.#removedReported = true;

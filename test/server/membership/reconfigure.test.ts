@@ -139,6 +139,15 @@ describe('Reconfigurer', () => {
     assert.equal(proposed.length, 0);
   });
 
+  it('without --strict-reconfig-check the same add is proposed (as a simple learner change)', async () => {
+    const { r, proposed } = await setup({ strictReconfigCheck: false, activeSince: () => 0 });
+    const add = await r.add(['http://10.0.0.9:2380'], true);
+    assert.equal(proposed.length, 1);
+    assert.equal(proposed[0]?.transition, 'auto');
+    assert.equal(proposed[0]?.changes[0]?.type, 'add-learner');
+    assert.equal(add.ok ? 'ok' : add.error.kind, 'timeout', 'nobody applies it in this test');
+  });
+
   it('promote: only on the leader, only a learner within 90% of the leader match', async () => {
     const pr = (match: number): ProgressStatus => ({ match, next: match + 1, state: 'replicate', recentActive: true, isLearner: false, pendingSnapshot: 0, inflight: 0, paused: false });
     const { r, members, proposed } = await setup({ progress: new Map([[1n, pr(1000)], [4n, pr(500)]]) });
