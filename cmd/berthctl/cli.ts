@@ -8,6 +8,11 @@ import { Client, errorMessage } from '../../pkg/client/index.js';
 import { BERTH_VERSION } from '../../pkg/config/index.js';
 import type { Command } from './commands/command.js';
 import { snapshotCommands } from './commands/snapshot.js';
+import { kvCommands } from './commands/kv.js';
+import { txnCommands } from './commands/txn.js';
+import { leaseCommands } from './commands/lease.js';
+import { clusterCommands } from './commands/cluster.js';
+import { watchCommands } from './commands/watch.js';
 import { FlagError, Flags, parseFlags, type FlagSpec } from './flags.js';
 import { CommandError, Exit, type Context, type Io } from './io.js';
 
@@ -35,7 +40,7 @@ const versionCommand: Command = {
   },
 };
 
-export const COMMANDS: readonly Command[] = [...snapshotCommands, versionCommand];
+export const COMMANDS: readonly Command[] = [...kvCommands, ...txnCommands, ...watchCommands, ...leaseCommands, ...clusterCommands, ...snapshotCommands, versionCommand];
 
 const WRITE_OUT = new Set(['simple', 'json', 'table', 'fields', 'protobuf']);
 

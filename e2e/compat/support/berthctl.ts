@@ -43,3 +43,40 @@ export async function berthctl(args: readonly string[], opts: EtcdctlOptions = {
     clearTimeout(timer);
   }
 }
+
+/**
+ * Runs a berthctl command that never ends by itself (watch) until stdout holds `lines` lines, then
+ * SIGTERMs it. Resolves with what it printed; rejects if the lines do not come within the timeout.
+ */
+export async function berthctlUntilLines(args: readonly string[], lines: number, opts: EtcdctlOptions = {}): Promise<EtcdctlResult> {
+  const { cmd, args: pre } = berthctlCommand();
+  const child = spawn(cmd, [...pre, ...args], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let enough = false;
+  const count = (s: string): number => s.split('\n').length - 1;
+  const check = (): void => {
+    if (!enough && count(stdout) >= lines && count(stderr) >= (opts.stderrLines ?? 0)) {
+      enough = true;
+      child.kill('SIGTERM');
+    }
+  };
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+    check();
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    check();
+  });
+  child.stdin.on('error', () => undefined);
+  child.stdin.write(opts.stdin ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+  try {
+    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    if (!enough) throw new Error(`berthctl ${args.join(' ')}: wanted ${lines} lines, got (exit ${code ?? signal}):\n${stdout}\n${stderr}`);
+    return { code, signal, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
