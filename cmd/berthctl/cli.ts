@@ -13,6 +13,7 @@ import { txnCommands } from './commands/txn.js';
 import { leaseCommands } from './commands/lease.js';
 import { clusterCommands } from './commands/cluster.js';
 import { watchCommands } from './commands/watch.js';
+import { maintenanceCommands } from './commands/maintenance.js';
 import { FlagError, Flags, parseFlags, type FlagSpec } from './flags.js';
 import { CommandError, Exit, type Context, type Io } from './io.js';
 
@@ -40,7 +41,7 @@ const versionCommand: Command = {
   },
 };
 
-export const COMMANDS: readonly Command[] = [...kvCommands, ...txnCommands, ...watchCommands, ...leaseCommands, ...clusterCommands, ...snapshotCommands, versionCommand];
+export const COMMANDS: readonly Command[] = [...kvCommands, ...txnCommands, ...watchCommands, ...leaseCommands, ...clusterCommands, ...maintenanceCommands, ...snapshotCommands, versionCommand];
 
 const WRITE_OUT = new Set(['simple', 'json', 'table', 'fields', 'protobuf']);
 

@@ -113,6 +113,17 @@ const CASES: readonly Case[] = [
   { name: 'watch history', args: ['watch', 'w', '--rev', '4', '--prev-kv'], setup: [['put', 'w', '1'], ['put', 'w', '2'], ['del', 'w']], lines: 12 },
   { name: 'watch history json', args: ['watch', 'a', '--prefix', '--rev', '4', '-w', 'json'], lines: 1 },
   { name: 'compaction no args', args: ['compaction'] },
+  { name: 'alarm list', args: ['alarm', 'list'] },
+  { name: 'alarm list json', args: ['alarm', 'list', '-w', 'json'], normalise: true },
+  { name: 'alarm list table', args: ['alarm', 'list', '-w', 'table'] },
+  { name: 'alarm disarm', args: ['alarm', 'disarm'] },
+  { name: 'alarm disarm json', args: ['alarm', 'disarm', '-w', 'json'] },
+  { name: 'defrag', args: ['defrag'] },
+  { name: 'defrag json', args: ['defrag', '-w', 'json'] },
+  { name: 'defrag cluster', args: ['defrag', '--cluster'] },
+  { name: 'move-leader no args', args: ['move-leader'] },
+  { name: 'move-leader bad id', args: ['move-leader', 'zz'] },
+  { name: 'move-leader unknown member', args: ['move-leader', '1234'] },
   { name: 'watch compacted', args: ['watch', 'a', '--rev', '2'] },
   { name: 'get compacted', args: ['get', 'a', '--rev', '2'] },
 ];
@@ -189,5 +200,13 @@ describe('berthctl vs etcdctl 3.4 (same berth server)', { timeout: 600_000 }, ()
     const again = await berthctl(['--endpoints', server.endpoint, 'compaction', rev]);
     const want = await etcdctl(server.endpoint, ['compaction', rev]);
     assert.deepEqual({ code: again.code, stdout: again.stdout, stderr: again.stderr }, { code: want.code, stdout: want.stdout, stderr: dropClientLogs(want.stderr) });
+  });
+
+  it('move-leader to itself (the member ID is only known at run time)', async () => {
+    const id = (await etcdctl(server.endpoint, ['member', 'list'])).stdout.split(',')[0] ?? '';
+    const want = await etcdctl(server.endpoint, ['move-leader', id]);
+    const got = await berthctl(['--endpoints', server.endpoint, 'move-leader', id]);
+    assert.equal(want.stdout, `Leadership transferred from ${id} to ${id}\n`);
+    assert.deepEqual({ code: got.code, stdout: got.stdout, stderr: got.stderr }, { code: want.code, stdout: want.stdout, stderr: dropClientLogs(want.stderr) });
   });
 });
