@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '../../pkg/client/index.js';
@@ -93,6 +93,7 @@ describe('snapshot save / status / restore (real processes)', { timeout: 300_000
     const dirs: string[] = [];
     for (let i = 0; i < n; i++) {
       const dir = join(work, `${token}-r${i}`);
+      if (i === 0) mkdirSync(dir); // an existing empty data dir is fine (etcd's rule)
       const r = await berthctl([
         'snapshot', 'restore', snapFile, '--name', `r${i}`, '--data-dir', dir, '--initial-cluster', initialCluster,
         '--initial-cluster-token', token, '--initial-advertise-peer-urls', `http://127.0.0.1:${ports[i]?.peer ?? 0}`, ...extra,
@@ -176,6 +177,7 @@ describe('snapshot save / status / restore (real processes)', { timeout: 300_000
     assert.equal(r3.code, 1);
     assert.match(r3.stderr, /^Error: expected sha256/);
     assert.throws(() => statSync(join(work, 'never')), /ENOENT/, 'a failed restore leaves no data dir behind');
+    assert.deepEqual(readdirSync(work).filter((f) => f.includes('.restoring-')), [], 'nor its build dir');
     const r4 = await berthctl([...base, '--data-dir', join(work, 'never'), '--mark-compacted']);
     assert.equal(r4.code, 128);
     assert.equal(r4.stderr, 'Error: --mark-compacted requires --bump-revision\n');

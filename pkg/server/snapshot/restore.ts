@@ -9,12 +9,13 @@
  * - dropped: alarms (they name members of the old cluster);
  * - reset: each lease's checkpointed remaining TTL, so leases restart with their granted TTL.
  *
- * The records are written unsynced in bounded batches, then the bootstrap writes the raft snapshot and
- * the member identity with a synced batch, so the dir is usable only once restore returns ok; on any
- * failure the data dir created here is removed.
+ * Everything is built in a sibling directory (records unsynced in bounded batches, then the bootstrap's
+ * synced writes) and renamed to the data dir at the end, so the data dir either does not exist (or is
+ * the empty dir it was) or is complete; on any failure the sibling is removed.
  */
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { ClusterMember } from '../../config/index.js';
 import { MemberStore } from '../../membership/members.js';
 import { decodeLeaseRecord, encodeLeaseRecord } from '../../lease/record.js';
@@ -65,6 +66,15 @@ function carryOver(key: Uint8Array, value: Uint8Array): Uint8Array | undefined {
   return value;
 }
 
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 async function dirInUse(dir: string): Promise<boolean> {
   try {
     return (await readdir(dir)).length > 0;
@@ -77,7 +87,7 @@ async function dirInUse(dir: string): Promise<boolean> {
 /**
  * Restores `o.snapshotPath` into the new data dir `o.dataDir`. Fails (as a value, with etcd's message
  * where etcd has one) on a non-empty data dir, a bad member list, a hash mismatch or a malformed file;
- * the data dir is then left as it was found (removed if this call created it).
+ * the data dir is then left as it was found.
  */
 export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult> {
   const self = o.initialCluster.find((m) => m.name === o.name);
@@ -93,10 +103,12 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
   if (new Set(ids).size !== ids.length) return { ok: false, message: '--initial-cluster has duplicate peer URLs' };
   if (await dirInUse(o.dataDir)) return { ok: false, message: `data-dir ${JSON.stringify(o.dataDir)} not empty or could not be read` };
 
-  const existed = await readdir(o.dataDir).then(() => true, () => false);
-  const dbDir = join(o.dataDir, 'member', 'db');
+  // Built in a sibling dir and renamed into place: a crash mid-restore never leaves a half-restored
+  // data dir that berth would bootstrap on.
+  const building = `${o.dataDir.replace(/\/+$/, '')}.restoring-${randomBytes(4).toString('hex')}`;
+  const dbDir = join(building, 'member', 'db');
   await mkdir(dbDir, { recursive: true });
-  await mkdir(join(o.dataDir, 'member', 'snap'), { recursive: true });
+  await mkdir(join(building, 'member', 'snap'), { recursive: true });
   let engine: Engine | undefined;
   try {
     engine = await Engine.open(dbDir);
@@ -139,10 +151,12 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
     await wal.close();
     await db.close();
     engine = undefined;
+    await rename(building, o.dataDir); // replaces an empty dir; a non-empty one was refused above
+    await fsyncDir(dirname(resolve(o.dataDir)));
     return { ok: true, memberId: boot.memberId, clusterId: clusterIdOf(ids), revision, records: summary.records };
   } catch (err) {
     await engine?.close().catch(() => undefined);
-    await rm(existed ? join(o.dataDir, 'member') : o.dataDir, { recursive: true, force: true });
+    await rm(building, { recursive: true, force: true });
     return { ok: false, message: err instanceof Error ? err.message : String(err) };
   }
 }
