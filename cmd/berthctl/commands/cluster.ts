@@ -5,6 +5,7 @@ import { CommandError, Exit, type Context } from '../io.js';
 import { printJson, type JsonValue } from '../output/json.js';
 import { jsonHeader } from '../output/kv.js';
 import { humanBytes, renderTable } from '../output/table.js';
+import { fieldsHeader, goQuote } from '../output/fields.js';
 import type { Command } from './command.js';
 
 const hex = (id: bigint): string => id.toString(16);
@@ -43,6 +44,14 @@ async function memberList(ctx: Context): Promise<number> {
       isLearner: m.isLearner ? true : undefined,
     }));
     ctx.io.stdout.write(printJson({ header: jsonHeader(r.header), members }));
+  } else if (ctx.writeOut === 'fields') {
+    let out = fieldsHeader(r.header);
+    for (const m of r.members) {
+      out += `"ID" : ${m.ID}\n"Name" : ${goQuote(m.name)}\n`;
+      out += m.peerURLs.map((u) => `"PeerURL" : ${goQuote(u)}\n`).join('') + m.clientURLs.map((u) => `"ClientURL" : ${goQuote(u)}\n`).join('');
+      out += `"IsLearner" : ${m.isLearner}\n\n`;
+    }
+    ctx.io.stdout.write(Buffer.from(out, 'latin1'));
   } else if (ctx.writeOut === 'table') {
     ctx.io.stdout.write(renderTable(['ID', 'Status', 'Name', 'Peer Addrs', 'Client Addrs', 'Is Learner'], rows));
   } else {
@@ -143,6 +152,14 @@ async function endpointStatus(ctx: Context): Promise<number> {
       errors: r.errors.length === 0 ? undefined : r.errors, dbSizeInUse: nz(r.dbSizeInUse), isLearner: r.isLearner ? true : undefined,
     });
     ctx.io.stdout.write(printJson(out.map(({ ep, r }) => ({ Endpoint: ep, Status: status(r) }))));
+  } else if (ctx.writeOut === 'fields') {
+    for (const { ep, r } of out) {
+      ctx.io.stdout.write(Buffer.from(
+        `${fieldsHeader(r.header)}"Version" : ${goQuote(r.version)}\n"DBSize" : ${r.dbSize}\n"Leader" : ${r.leader}\n"IsLearner" : ${r.isLearner}\n` +
+          `"RaftIndex" : ${r.raftIndex}\n"RaftTerm" : ${r.raftTerm}\n"RaftAppliedIndex" : ${r.raftAppliedIndex}\n"Errors" : [${r.errors.join(' ')}]\n"Endpoint" : ${goQuote(ep)}\n\n`,
+        'latin1',
+      ));
+    }
   } else if (ctx.writeOut === 'table') {
     ctx.io.stdout.write(renderTable(['endpoint', 'ID', 'version', 'db size', 'is leader', 'is learner', 'raft term', 'raft index', 'raft applied index', 'errors'], rows));
   } else {

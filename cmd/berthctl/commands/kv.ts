@@ -15,6 +15,7 @@ import type { Flags } from '../flags.js';
 import { CommandError, Exit, type Context } from '../io.js';
 import { printJson } from '../output/json.js';
 import { jsonDel, jsonGet, jsonPut, simpleDel, simpleGet, simplePut } from '../output/kv.js';
+import { fieldsDel, fieldsGet, fieldsPut } from '../output/fields.js';
 import type { Command } from './command.js';
 
 const bytes = (s: string): Uint8Array => Buffer.from(s, 'utf8');
@@ -105,6 +106,7 @@ async function get(ctx: Context): Promise<number> {
   checkTableUnsupported(ctx);
   const r = await call<RangeRequest, RangeResponse>(ctx, (s) => s.kv.range as never, req);
   if (ctx.writeOut === 'json') ctx.io.stdout.write(printJson(jsonGet(r)));
+  else if (ctx.writeOut === 'fields') writeRaw(ctx, fieldsGet(r));
   else writeRaw(ctx, simpleGet(r, { hex: ctx.hex, valueOnly: ctx.flags.bool('print-value-only') }));
   return Exit.ok;
 }
@@ -155,6 +157,7 @@ async function put(ctx: Context): Promise<number> {
   checkTableUnsupported(ctx);
   const r = await call<PutRequest, PutResponse>(ctx, (s) => s.kv.put as never, req);
   if (ctx.writeOut === 'json') ctx.io.stdout.write(printJson(jsonPut(r)));
+  else if (ctx.writeOut === 'fields') writeRaw(ctx, fieldsPut(r));
   else writeRaw(ctx, simplePut(r, { hex: ctx.hex, valueOnly: false }));
   return Exit.ok;
 }
@@ -175,6 +178,7 @@ async function del(ctx: Context): Promise<number> {
   checkTableUnsupported(ctx);
   const r = await call<DeleteRangeRequest, DeleteRangeResponse>(ctx, (s) => s.kv.deleteRange as never, req);
   if (ctx.writeOut === 'json') ctx.io.stdout.write(printJson(jsonDel(r)));
+  else if (ctx.writeOut === 'fields') writeRaw(ctx, fieldsDel(r));
   else writeRaw(ctx, simpleDel(r, { hex: ctx.hex, valueOnly: false }));
   return Exit.ok;
 }

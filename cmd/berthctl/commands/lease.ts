@@ -15,6 +15,7 @@ import { errorMessage } from '../../../pkg/client/index.js';
 import { CommandError, Exit, type Context } from '../io.js';
 import { printJson, type JsonValue } from '../output/json.js';
 import { jsonHeader } from '../output/kv.js';
+import { fieldsHeader } from '../output/fields.js';
 import type { Command } from './command.js';
 
 const hex16 = (id: bigint): string => BigInt.asUintN(64, id).toString(16).padStart(16, '0');
@@ -45,6 +46,7 @@ async function grant(ctx: Context): Promise<number> {
   }
   noTable(ctx);
   if (ctx.writeOut === 'json') ctx.io.stdout.write(printJson({ ...inlineHeader(r.header), ID: r.ID, TTL: r.TTL, Error: r.error }));
+  else if (ctx.writeOut === 'fields') ctx.io.stdout.write(`${fieldsHeader(r.header)}"ID" : ${r.ID}\n"TTL" : ${r.TTL}\n`);
   else ctx.io.stdout.write(`lease ${hex16(r.ID)} granted with TTL(${r.TTL}s)\n`);
   return Exit.ok;
 }

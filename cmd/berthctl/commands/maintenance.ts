@@ -13,6 +13,7 @@ import {
 import { CommandError, Exit, type Context } from '../io.js';
 import { printJson } from '../output/json.js';
 import { jsonHeader } from '../output/kv.js';
+import { fieldsHeader } from '../output/fields.js';
 import type { Command } from './command.js';
 
 const ALARM_NAMES: Record<number, string> = { [AlarmType.NONE]: 'NONE', [AlarmType.NOSPACE]: 'NOSPACE', [AlarmType.CORRUPT]: 'CORRUPT' };
@@ -27,6 +28,8 @@ function printAlarms(ctx: Context, r: { header?: AlarmResponse['header']; alarms
   if (ctx.writeOut === 'json') {
     const alarms = r.alarms.map((a) => ({ memberID: a.memberID === 0n ? undefined : a.memberID, alarm: a.alarm === AlarmType.NONE ? undefined : a.alarm }));
     ctx.io.stdout.write(printJson({ header: jsonHeader(r.header), alarms: alarms.length === 0 ? undefined : alarms }));
+  } else if (ctx.writeOut === 'fields') {
+    ctx.io.stdout.write(fieldsHeader(r.header) + r.alarms.map((a) => `"MemberID" : ${a.memberID}\n"AlarmType" : ${ALARM_NAMES[a.alarm] ?? a.alarm}\n\n`).join(''));
   } else {
     ctx.io.stdout.write(r.alarms.map((a) => `${alarmText(a)}\n`).join(''));
   }

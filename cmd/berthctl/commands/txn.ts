@@ -16,6 +16,7 @@ import { FlagError, Flags, parseFlags } from '../flags.js';
 import { CommandError, Exit, type Context } from '../io.js';
 import { printJson } from '../output/json.js';
 import { jsonTxn, simpleTxn } from '../output/kv.js';
+import { fieldsTxn } from '../output/fields.js';
 import type { Command } from './command.js';
 import { checkTableUnsupported, delRequest, getRequest, kvCommands, putRequest } from './kv.js';
 
@@ -182,6 +183,7 @@ async function txn(ctx: Context): Promise<number> {
   const r = await client.unary<TxnResponse>((s, md, o, cb) => s.kv.txn(req, md, o, cb));
   checkTableUnsupported(ctx);
   if (ctx.writeOut === 'json') ctx.io.stdout.write(printJson(jsonTxn(r)));
+  else if (ctx.writeOut === 'fields') ctx.io.stdout.write(Buffer.from(fieldsTxn(r), 'latin1'));
   else ctx.io.stdout.write(Buffer.from(simpleTxn(r, { hex: ctx.hex, valueOnly: false }), 'latin1'));
   return Exit.ok;
 }

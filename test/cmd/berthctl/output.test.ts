@@ -76,3 +76,12 @@ describe('berthctl output', () => {
     assert.equal(formatSnapshotStatus(s, 'fields'), '"Hash" : 1979666451\n"Revision" : 6\n"Keys" : 19\n"Size" : 1088\n');
   });
 });
+
+describe('fields output', () => {
+  it("Go's %q: escapes, \\xNN for control and invalid bytes, UTF-8 kept as its bytes", async () => {
+    const { goQuote } = await import('../../../cmd/berthctl/output/fields.js');
+    assert.equal(Buffer.from(goQuote(Buffer.from('a"b\\\n\t\x01\x7f')), 'latin1').toString(), '"a\\"b\\\\\\n\\t\\x01\\x7f"');
+    assert.equal(Buffer.from(goQuote(Buffer.from('vé')), 'latin1').toString('utf8'), '"vé"');
+    assert.equal(goQuote(Uint8Array.of(0xff, 0x41)), '"\\xffA"');
+  });
+});
