@@ -1,6 +1,6 @@
 /** `member list`, `endpoint health | status [--cluster]` (etcdctl 3.4 rows, tables and JSON). */
 import { Client, errorMessage } from '../../../pkg/client/index.js';
-import type { AlarmResponse, MemberListResponse, RangeResponse, StatusResponse } from '../../../pkg/proto/gen/etcdserverpb/rpc.js';
+import type { AlarmResponse, HashKVResponse, MemberListResponse, RangeResponse, StatusResponse } from '../../../pkg/proto/gen/etcdserverpb/rpc.js';
 import { CommandError, Exit, type Context } from '../io.js';
 import { printJson, type JsonValue } from '../output/json.js';
 import { jsonHeader } from '../output/kv.js';
@@ -168,10 +168,47 @@ async function endpointStatus(ctx: Context): Promise<number> {
   return failed ? Exit.error : Exit.ok;
 }
 
+async function endpointHashKv(ctx: Context): Promise<number> {
+  const eps = await targets(ctx);
+  const rev = ctx.flags.int('rev');
+  const out: { ep: string; r: HashKVResponse }[] = [];
+  let lastError: string | undefined;
+  for (const ep of eps) {
+    try {
+      out.push({ ep, r: await withEndpoint(ctx, ep, (c) => c.unary<HashKVResponse>((s, md, o, cb) => s.maintenance.hashKv({ revision: rev }, md, o, cb))) });
+    } catch (err) {
+      lastError = errorMessage(err);
+      ctx.io.stderr.write(`Failed to get the hash of endpoint ${ep} (${lastError})\n`);
+    }
+  }
+  if (ctx.writeOut === 'json') {
+    const nz = (v: bigint): bigint | undefined => (v === 0n ? undefined : v);
+    ctx.io.stdout.write(printJson(out.map(({ ep, r }) => ({
+      Endpoint: ep,
+      HashKV: { header: jsonHeader(r.header), hash: r.hash === 0 ? undefined : r.hash, compact_revision: nz(r.compactRevision) },
+    }))));
+  } else if (ctx.writeOut === 'table') {
+    ctx.io.stdout.write(renderTable(['endpoint', 'hash'], out.map(({ ep, r }) => [ep, String(r.hash)])));
+  } else if (ctx.writeOut === 'fields') {
+    ctx.io.stdout.write(Buffer.from(out.map(({ ep, r }) => `${fieldsHeader(r.header)}"Endpoint" : ${goQuote(ep)}\n"Hash" : ${r.hash}\n\n`).join(''), 'latin1'));
+  } else {
+    ctx.io.stdout.write(out.map(({ ep, r }) => `${ep}, ${r.hash}\n`).join(''));
+  }
+  if (lastError !== undefined) throw new CommandError(lastError, Exit.error);
+  return Exit.ok;
+}
+
 const clusterFlag = { name: 'cluster', kind: 'bool', def: 'false', help: 'use all endpoints from the cluster member list' } as const;
 
 export const clusterCommands: readonly Command[] = [
   { path: ['member', 'list'], usage: 'member list', short: 'Lists all members in the cluster', flags: [], run: memberList },
   { path: ['endpoint', 'health'], usage: 'endpoint health', short: 'Checks the healthiness of endpoints specified in `--endpoints` flag', flags: [clusterFlag], run: endpointHealth },
+  {
+    path: ['endpoint', 'hashkv'],
+    usage: 'endpoint hashkv',
+    short: 'Prints the KV history hash for each endpoint in --endpoints',
+    flags: [clusterFlag, { name: 'rev', kind: 'int', def: '0', help: 'maximum revision to hash (default: all revisions)' }],
+    run: endpointHashKv,
+  },
   { path: ['endpoint', 'status'], usage: 'endpoint status', short: 'Prints out the status of endpoints specified in `--endpoints` flag', flags: [clusterFlag], run: endpointStatus },
 ];
