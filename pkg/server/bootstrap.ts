@@ -19,7 +19,10 @@ const SELF_KEY = keyIn(Keyspace.Local, Buffer.from('member-id'));
 
 export type BootstrapResult = { ok: true; memberId: bigint; fresh: boolean } | { ok: false; message: string };
 
-export async function loadOrBootstrap(cfg: Config, deps: { engine: Engine; wal: Wal; members: MemberStore }): Promise<BootstrapResult> {
+/** What bootstrap reads of the configuration (also what `berthctl snapshot restore` passes). */
+export type BootstrapConfig = Pick<Config, 'name' | 'initialCluster' | 'initialClusterToken' | 'initialClusterState'>;
+
+export async function loadOrBootstrap(cfg: BootstrapConfig, deps: { engine: Engine; wal: Wal; members: MemberStore }): Promise<BootstrapResult> {
   const { engine, wal, members } = deps;
   const stored = await engine.get(SELF_KEY);
   if (stored !== undefined) {

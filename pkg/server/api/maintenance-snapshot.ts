@@ -13,6 +13,7 @@
  * `size % 512 == 32` and the last 32 bytes are the sha256 of the rest ("sha256 checksum not found").
  */
 import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { STATE_KEYSPACES_START, type Engine } from '../../storage/engine/index.js';
 
 export const SNAPSHOT_MAGIC = Buffer.from('BERTHSN1');
@@ -128,5 +129,102 @@ export function readSnapshotArchive(
     if (at + vlen > body.length) return { ok: false, reason: 'truncated' };
     records.push({ key, value: body.subarray(at, at + vlen) });
     at += vlen;
+  }
+}
+
+export interface SnapshotFileOptions {
+  /** Do not compare the sha256 trailer (a file without one is then read as body only). */
+  readonly skipHashCheck?: boolean;
+  /** Receives the records in key order, in batches of about `batchBytes` (each awaited). */
+  readonly onRecords?: (records: { key: Uint8Array; value: Uint8Array }[]) => Promise<void>;
+  readonly batchBytes?: number;
+}
+
+export interface SnapshotFileSummary {
+  /** Records in the archive. */
+  readonly records: number;
+  /** File size in bytes. */
+  readonly size: number;
+  /** Whether the file carries the sha256 trailer (`size % 512 == 32`). */
+  readonly hasHash: boolean;
+}
+
+/**
+ * Reads a snapshot file as written by `snapshotArchive` (e.g. saved by `etcdctl/berthctl snapshot
+ * save`) with bounded memory: first checks the sha256 trailer (unless skipped), then parses the records
+ * and hands them to `onRecords`. Rejects with an Error whose message is etcd's for the hash cases
+ * ("snapshot missing hash but --skip-hash-check=false", "expected sha256 [..], got [..]") and
+ * "snapshot file: <reason>" for a malformed body; no record is handed out before the hash check.
+ */
+export async function readSnapshotFile(path: string, opts: SnapshotFileOptions = {}): Promise<SnapshotFileSummary> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const hasHash = size % 512 === SHA256_BYTES;
+    if (!hasHash && opts.skipHashCheck !== true) throw new Error('snapshot missing hash but --skip-hash-check=false');
+    const bodyBytes = hasHash ? size - SHA256_BYTES : size;
+    if (hasHash && opts.skipHashCheck !== true) {
+      const hash = createHash('sha256');
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (let at = 0; at < bodyBytes; ) {
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, bodyBytes - at), at);
+        if (bytesRead === 0) throw new Error('snapshot file: shrank while reading');
+        hash.update(buf.subarray(0, bytesRead));
+        at += bytesRead;
+      }
+      const trailer = Buffer.alloc(SHA256_BYTES);
+      await fh.read(trailer, 0, SHA256_BYTES, bodyBytes);
+      const actual = hash.digest();
+      if (!actual.equals(trailer)) throw new Error(`expected sha256 [${[...trailer].join(' ')}], got [${[...actual].join(' ')}]`);
+    }
+    let pos = 0;
+    let window = Buffer.alloc(0);
+    const fill = async (n: number): Promise<Buffer> => {
+      while (window.length < n) {
+        if (pos >= bodyBytes) throw new Error('snapshot file: truncated');
+        const chunk = Buffer.allocUnsafe(Math.min(Math.max(n - window.length, 256 * 1024), bodyBytes - pos));
+        const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+        if (bytesRead === 0) throw new Error('snapshot file: truncated');
+        pos += bytesRead;
+        window = window.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([window, chunk.subarray(0, bytesRead)]);
+      }
+      const out = window.subarray(0, n);
+      window = window.subarray(n);
+      return out;
+    };
+    if (!(await fill(SNAPSHOT_MAGIC.length)).equals(SNAPSHOT_MAGIC)) throw new Error('snapshot file: not a berth snapshot (bad magic)');
+    const batchBytes = opts.batchBytes ?? 1 << 20;
+    let batch: { key: Uint8Array; value: Uint8Array }[] = [];
+    let bytes = 0;
+    let records = 0;
+    for (;;) {
+      const klen = (await fill(4)).readUInt32BE(0);
+      if (klen === END) break;
+      if (klen === 0) throw new Error('snapshot file: empty key');
+      const key = Buffer.from(await fill(klen));
+      const vlen = (await fill(4)).readUInt32BE(0);
+      const value = Buffer.from(await fill(vlen));
+      records++;
+      if (opts.onRecords !== undefined) {
+        batch.push({ key, value });
+        bytes += klen + vlen + 16;
+        if (bytes >= batchBytes || batch.length >= 1000) {
+          await opts.onRecords(batch);
+          batch = [];
+          bytes = 0;
+        }
+      }
+    }
+    // Only zero padding may follow the end marker.
+    for (let rest = bodyBytes - pos + window.length; rest > 0; ) {
+      const n = Math.min(rest, 64 * 1024);
+      const pad = await fill(n);
+      if (pad.some((b) => b !== 0)) throw new Error('snapshot file: bytes after the end marker');
+      rest -= n;
+    }
+    if (opts.onRecords !== undefined && batch.length > 0) await opts.onRecords(batch);
+    return { records, size, hasHash };
+  } finally {
+    await fh.close();
   }
 }

@@ -133,6 +133,11 @@ export const META_COMPACT_SCHEDULED = metaKey('mvcc/compact-scheduled');
 export const META_COMPACT_FINISHED = metaKey('mvcc/compact-finished');
 /** Present when every key's head record is maintained (written by the store on a fresh database). */
 export const META_HEADS = metaKey('mvcc/heads');
+/**
+ * The lowest current revision (u64 BE as encodeRev): set by a snapshot restore with
+ * `--bump-revision`, so the restored store continues above every revision it ever handed out.
+ */
+export const META_REVISION_FLOOR = metaKey('mvcc/revision-floor');
 
 function metaKey(name: string): Uint8Array {
   const s = new TextEncoder().encode(name);

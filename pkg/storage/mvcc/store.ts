@@ -24,7 +24,7 @@ import { readEvents, type EventChunk, type ReadEventsOptions } from './events.js
 import { hashAll, hashHistory } from './hash.js';
 import { entryAt, fetchRecords, scanIndex, type ScanOptions, type ScanResult } from './index-scan.js';
 import { cacheKey, LatestCache } from './latest-cache.js';
-import { decodeRevisionKey, headKey, indexRangeBounds, inRange, META_COMPACT_FINISHED, META_COMPACT_SCHEDULED, META_HEADS, REVISION_KEYSPACE } from './keys.js';
+import { decodeRevisionKey, headKey, indexRangeBounds, inRange, META_COMPACT_FINISHED, META_COMPACT_SCHEDULED, META_HEADS, META_REVISION_FLOOR, REVISION_KEYSPACE } from './keys.js';
 import { decodeHeadRecord, eventRecordValue, type IndexEntry } from './record.js';
 import { executeRange, kvOf, type RangeSource } from './range.js';
 import { executeDeleteRange, executePut, executeTxn, type TxnContext } from './txn.js';
@@ -364,13 +364,14 @@ export class MvccStore {
   }
 
   static async open(db: MvccBackend, opts: StoreOptions = {}): Promise<MvccStore> {
-    const [sched, fin] = await db.getMany([META_COMPACT_SCHEDULED, META_COMPACT_FINISHED]);
+    const [sched, fin, floor] = await db.getMany([META_COMPACT_SCHEDULED, META_COMPACT_FINISHED, META_REVISION_FLOOR]);
     const scheduled = decodeRev(sched) ?? -1n;
     const finished = decodeRev(fin) ?? -1n;
-    let last = 1n;
+    let last = decodeRev(floor) ?? 1n;
     let empty = true;
     for await (const { key } of db.iterate({ ...REVISION_KEYSPACE, reverse: true, limit: 1, values: false })) {
-      last = decodeRevisionKey(key).main;
+      const main = decodeRevisionKey(key).main;
+      if (main > last) last = main;
       empty = false;
     }
     const current = [1n, last, scheduled].reduce((a, b) => (b > a ? b : a));
@@ -396,11 +397,12 @@ export class MvccStore {
   async reload(): Promise<void> {
     if (this.#pending.length > 0 || this.#preparing) throw new Error('mvcc: reload with a write pending');
     // Same counters as open().
-    const [sched, fin] = await this.#db.getMany([META_COMPACT_SCHEDULED, META_COMPACT_FINISHED]);
+    const [sched, fin, floor] = await this.#db.getMany([META_COMPACT_SCHEDULED, META_COMPACT_FINISHED, META_REVISION_FLOOR]);
     const scheduled = decodeRev(sched) ?? -1n;
-    let last = 1n;
+    let last = decodeRev(floor) ?? 1n;
     for await (const { key } of this.#db.iterate({ ...REVISION_KEYSPACE, reverse: true, limit: 1, values: false })) {
-      last = decodeRevisionKey(key).main;
+      const main = decodeRevisionKey(key).main;
+      if (main > last) last = main;
     }
     this.#current = [1n, last, scheduled].reduce((a, b) => (b > a ? b : a));
     this.#compacted = scheduled;

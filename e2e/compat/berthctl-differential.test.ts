@@ -1,0 +1,226 @@
+/**
+ * berthctl vs the real etcdctl 3.4: the same command line against the same berth server; stdout,
+ * stderr and exit code must be equal. Mutating cases run their setup again before each tool, so both
+ * see the same state; JSON numbers that move with every write (revisions, versions, raft term) are
+ * the only thing normalised, and only in cases marked `normalise`.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { berthctl, berthctlUntilLines } from './support/berthctl.js';
+import { etcdctl, etcdctlUntilLines, etcdctlVersion } from './support/etcdctl.js';
+import { freePort, startServer, type ServerProcess } from './support/servers.js';
+
+interface Case {
+  readonly name: string;
+  readonly args: readonly string[];
+  /** etcdctl commands (or gateway calls) run before each tool's run. */
+  readonly setup?: readonly (readonly string[] | ((url: string) => Promise<void>))[];
+  readonly stdin?: string;
+  /** true: revisions/versions/raft term in JSON; or a function applied to stdout and stderr. */
+  readonly normalise?: boolean | ((s: string) => string);
+  /** A command that does not end by itself: stop it after this many stdout lines. */
+  readonly lines?: number;
+}
+
+const LEASE = '7e57000000000001';
+const LEASE_DEC = BigInt(`0x${LEASE}`).toString();
+/** Grants a lease with a fixed ID through the JSON gateway (no-op if it exists). */
+const fixedLease = (id: string, ttl = 600) => async (url: string): Promise<void> => {
+  await fetch(`${url}/v3/lease/grant`, { method: 'POST', body: JSON.stringify({ ID: BigInt(`0x${id}`).toString(), TTL: String(ttl) }) });
+};
+const remaining = (s: string): string => s.replace(/remaining\(\d+s\)/g, 'remaining(Ns)').replace(/"ttl":\d+/g, '"ttl":N');
+/** The time a health check took, and (tables) the column width it sets. */
+const took = (s: string): string => s.replace(/[0-9.]+[µmn]?s\b/g, 'T').replace(/-+/g, '-').replace(/ +/g, ' ');
+const grantedId = (s: string): string => s.replace(/lease [0-9a-f]{16} granted/g, 'lease ID granted').replace(/"ID":\d+/g, '"ID":N').replace(/"revision":\d+/g, '"revision":N');
+const dbSize = (s: string): string => s.replace(/, [0-9.]+ [kMG]?B, /g, ', SIZE, ').replace(/, \d+, \d+, $/gm, ', I, I, ');
+
+const BASE = [['put', 'a', '1'], ['put', 'b', '2'], ['put', 'c', '3'], ['put', 'ab', 'x'], ['put', 'u\u00e9', 'v\u00e9']];
+
+const CASES: readonly Case[] = [
+  { name: 'get one key', args: ['get', 'a'] },
+  { name: 'get missing key', args: ['get', 'nope'] },
+  { name: 'get json', args: ['get', 'a', '-w', 'json'] },
+  { name: 'get range', args: ['get', 'a', 'c'] },
+  { name: 'get prefix', args: ['get', 'a', '--prefix'] },
+  { name: 'get prefix empty key', args: ['get', '', '--prefix'] },
+  { name: 'get from-key', args: ['get', 'b', '--from-key'] },
+  { name: 'get limit', args: ['get', '', '--prefix', '--limit', '2', '-w', 'json'] },
+  { name: 'get sort desc', args: ['get', '', '--prefix', '--sort-by', 'VALUE', '--order', 'DESCEND'] },
+  { name: 'get sort create', args: ['get', '', '--prefix', '--sort-by=CREATE'] },
+  { name: 'get keys-only', args: ['get', '', '--prefix', '--keys-only'] },
+  { name: 'get print-value-only', args: ['get', 'a', '--print-value-only'] },
+  { name: 'get hex', args: ['get', 'u\u00e9', '--hex'] },
+  { name: 'get utf8', args: ['get', 'u\u00e9'] },
+  { name: 'get serializable', args: ['get', 'a', '--consistency', 's'] },
+  { name: 'get rev', args: ['get', 'a', '--rev', '4', '-w', 'json'] },
+  { name: 'get future rev', args: ['get', 'a', '--rev', '100000'] },
+  { name: 'get no args', args: ['get'] },
+  { name: 'get fields', args: ['get', '', '--prefix', '-w', 'fields'] },
+  { name: 'get fields missing', args: ['get', 'nope', '-w', 'fields'] },
+  { name: 'put fields prev-kv', args: ['put', 'p', 'v', '--prev-kv', '-w', 'fields'], setup: [['put', 'p', 'old\u0001"q']], normalise: (s) => s.replace(/"(Revision|PrevModRevision|PrevVersion|PrevCreateRevision)" : \d+/g, '"$1" : N') },
+  { name: 'del fields prev-kv', args: ['del', 'df', '--prev-kv', '-w', 'fields'], setup: [['put', 'df', 'x']], normalise: (s) => s.replace(/"(Revision|PrevModRevision|PrevVersion|PrevCreateRevision)" : \d+/g, '"$1" : N') },
+  { name: 'txn fields', args: ['txn', '-w', 'fields'], stdin: 'val("a") = "1"\n\nget a\n\n\n' },
+  { name: 'member list fields', args: ['member', 'list', '-w', 'fields'] },
+  { name: 'endpoint status fields', args: ['endpoint', 'status', '-w', 'fields'], normalise: (s) => s.replace(/"(Revision|DBSize|RaftIndex|RaftAppliedIndex)" : \d+/g, '"$1" : N') },
+  { name: 'lease grant fields', args: ['lease', 'grant', '3600', '-w', 'fields'], normalise: (s) => s.replace(/"(Revision|ID)" : \d+/g, '"$1" : N') },
+  { name: 'alarm list fields', args: ['alarm', 'list', '-w', 'fields'], normalise: (s) => s.replace(/"Revision" : \d+/g, '"Revision" : N') },
+  { name: 'get prefix and from-key', args: ['get', 'a', '--prefix', '--from-key'] },
+  { name: 'get prefix two args', args: ['get', 'a', 'b', '--prefix'] },
+  { name: 'get bad sort', args: ['get', 'a', '--sort-by', 'NOPE'] },
+  { name: 'get table', args: ['get', 'a', '-w', 'table'] },
+  { name: 'put', args: ['put', 'p', 'v'], setup: [['put', 'p', 'old']] },
+  { name: 'put prev-kv', args: ['put', 'p', 'v', '--prev-kv'], setup: [['put', 'p', 'old']] },
+  { name: 'put prev-kv json', args: ['put', 'p', 'v', '--prev-kv', '-w', 'json'], setup: [['put', 'p', 'old']], normalise: true },
+  { name: 'put ignore-value', args: ['put', 'p', '--ignore-value'], setup: [['put', 'p', 'old']] },
+  { name: 'put ignore-value missing key', args: ['put', 'missing', '--ignore-value'], setup: [['del', 'missing']] },
+  { name: 'put value from stdin', args: ['put', 'p'], stdin: 'from stdin', setup: [['put', 'p', 'old']] },
+  { name: 'put no args', args: ['put'] },
+  { name: 'put bad lease', args: ['put', 'p', 'v', '--lease', 'xyz'] },
+  { name: 'put unknown lease', args: ['put', 'p', 'v', '--lease', '1234abcd'] },
+  { name: 'del', args: ['del', 'd'], setup: [['put', 'd', '1']] },
+  { name: 'del missing', args: ['del', 'nothing-here'] },
+  { name: 'del prefix prev-kv', args: ['del', 'dp/', '--prefix', '--prev-kv'], setup: [['put', 'dp/1', 'x'], ['put', 'dp/2', 'y']] },
+  { name: 'del from-key json', args: ['del', 'zz', '--from-key', '-w', 'json'], setup: [['put', 'zz1', 'x']], normalise: true },
+  { name: 'del range', args: ['del', 'r1', 'r3'], setup: [['put', 'r1', 'x'], ['put', 'r2', 'y'], ['put', 'r3', 'z']] },
+  { name: 'del no args', args: ['del'] },
+  { name: 'del prefix two args', args: ['del', 'a', 'b', '--prefix'] },
+  { name: 'get from-key two args', args: ['get', 'a', 'b', '--from-key'] },
+  { name: 'txn success', args: ['txn'], stdin: 'mod("t1") = "0"\n\nput t1 "v 1"\nget t1\n\nput t1 other\n\n', setup: [['del', 't1']] },
+  { name: 'txn failure json', args: ['txn', '-w', 'json'], stdin: 'val("a") = "nope"\nversion("b") > "0"\n\nput t2 x\n\nget a --prefix\ndel zz9 --prev-kv\n\n' },
+  { name: 'txn interactive', args: ['txn', '-i'], stdin: 'create("a") != "0"\n\nget a\n\n\n' },
+  { name: 'txn malformed compare', args: ['txn'], stdin: 'mod(k) > 0\n\n\n' },
+  { name: 'txn unknown target', args: ['txn'], stdin: 'foo("k") = "0"\n\n\n' },
+  { name: 'txn bad op', args: ['txn'], stdin: '\nfrob k v\n\n' },
+  { name: 'txn eof', args: ['txn'], stdin: 'mod("k") > "0"\n' },
+  { name: 'txn with argument', args: ['txn', 'x'] },
+  { name: 'lease grant', args: ['lease', 'grant', '3600'], normalise: grantedId },
+  { name: 'lease grant json', args: ['lease', 'grant', '3600', '-w', 'json'], normalise: grantedId },
+  { name: 'lease grant bad ttl', args: ['lease', 'grant', 'abc'] },
+  { name: 'lease grant no args', args: ['lease', 'grant'] },
+  { name: 'lease revoke', args: ['lease', 'revoke', '7e57000000000002'], setup: [fixedLease('7e57000000000002')] },
+  { name: 'lease revoke json', args: ['lease', 'revoke', '7e57000000000003', '-w', 'json'], setup: [fixedLease('7e57000000000003')], normalise: true },
+  { name: 'lease revoke unknown', args: ['lease', 'revoke', '7e570000000000ff'] },
+  { name: 'lease revoke bad id', args: ['lease', 'revoke', 'zz'] },
+  { name: 'lease timetolive keys', args: ['lease', 'timetolive', LEASE, '--keys'], normalise: remaining },
+  { name: 'lease timetolive json', args: ['lease', 'timetolive', LEASE, '-w', 'json'], normalise: remaining },
+  { name: 'lease timetolive expired', args: ['lease', 'timetolive', '7e570000000000fe'] },
+  { name: 'lease list', args: ['lease', 'list'] },
+  { name: 'lease list json', args: ['lease', 'list', '-w', 'json'] },
+  { name: 'lease list table', args: ['lease', 'list', '-w', 'table'] },
+  { name: 'lease keep-alive once', args: ['lease', 'keep-alive', '--once', LEASE] },
+  { name: 'lease keep-alive once json', args: ['lease', 'keep-alive', '--once', LEASE, '-w', 'json'] },
+  { name: 'lease keep-alive no args', args: ['lease', 'keep-alive'] },
+  { name: 'put with lease', args: ['put', 'leased', 'v', '--lease', LEASE] },
+  { name: 'member list', args: ['member', 'list'] },
+  { name: 'member list json', args: ['member', 'list', '-w', 'json'] },
+  { name: 'member list table', args: ['member', 'list', '-w', 'table'] },
+  { name: 'endpoint status', args: ['endpoint', 'status'], normalise: dbSize },
+  { name: 'endpoint status cluster', args: ['endpoint', 'status', '--cluster'], normalise: dbSize },
+  { name: 'endpoint hashkv', args: ['endpoint', 'hashkv'] },
+  { name: 'endpoint hashkv rev json', args: ['endpoint', 'hashkv', '--rev', '5', '-w', 'json'] },
+  { name: 'endpoint hashkv table', args: ['endpoint', 'hashkv', '-w', 'table'] },
+  { name: 'endpoint hashkv fields cluster', args: ['endpoint', 'hashkv', '-w', 'fields', '--cluster'] },
+  { name: 'endpoint hashkv future rev', args: ['endpoint', 'hashkv', '--rev', '100000'] },
+  { name: 'endpoint health', args: ['endpoint', 'health'], normalise: took },
+  { name: 'endpoint health json', args: ['endpoint', 'health', '-w', 'json'], normalise: took },
+  { name: 'endpoint health table', args: ['endpoint', 'health', '-w', 'table'], normalise: took },
+  { name: 'watch history', args: ['watch', 'w', '--rev', '4', '--prev-kv'], setup: [['put', 'w', '1'], ['put', 'w', '2'], ['del', 'w']], lines: 12 },
+  { name: 'watch history json', args: ['watch', 'a', '--prefix', '--rev', '4', '-w', 'json'], lines: 1 },
+  { name: 'compaction no args', args: ['compaction'] },
+  { name: 'alarm list', args: ['alarm', 'list'] },
+  { name: 'alarm list json', args: ['alarm', 'list', '-w', 'json'], normalise: true },
+  { name: 'alarm list table', args: ['alarm', 'list', '-w', 'table'] },
+  { name: 'alarm disarm', args: ['alarm', 'disarm'] },
+  { name: 'alarm disarm json', args: ['alarm', 'disarm', '-w', 'json'] },
+  { name: 'defrag', args: ['defrag'] },
+  { name: 'defrag json', args: ['defrag', '-w', 'json'] },
+  { name: 'defrag cluster', args: ['defrag', '--cluster'] },
+  { name: 'move-leader no args', args: ['move-leader'] },
+  { name: 'move-leader bad id', args: ['move-leader', 'zz'] },
+  { name: 'move-leader unknown member', args: ['move-leader', '1234'] },
+  { name: 'watch compacted', args: ['watch', 'a', '--rev', '2'] },
+  { name: 'get compacted', args: ['get', 'a', '--rev', '2'] },
+];
+
+/**
+ * etcdctl's Go client logs each retried call as a zap JSON line on stderr (timestamp, random target);
+ * berthctl has no such log. Those lines are dropped, nothing else.
+ */
+function dropClientLogs(s: string): string {
+  return s.split('\n').filter((l) => !l.startsWith('{"level":')).join('\n');
+}
+
+function normalise(s: string): string {
+  return s.replace(/"(revision|create_revision|mod_revision|version|raft_term)":\d+/g, '"$1":N');
+}
+
+describe('berthctl vs etcdctl 3.4 (same berth server)', { timeout: 600_000 }, () => {
+  let server: ServerProcess;
+  const version = etcdctlVersion();
+
+  before(async () => {
+    if (version instanceof Error) throw version;
+    server = await startServer('berth', { clientPort: await freePort(), peerPort: await freePort() });
+    for (const c of BASE) {
+      const r = await etcdctl(server.endpoint, c);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await fixedLease(LEASE)(server.clientUrl);
+    assert.equal((await etcdctl(server.endpoint, ['put', 'lk', 'v', '--lease', LEASE])).code, 0);
+    assert.ok(LEASE_DEC.length > 0);
+    // History below 3 is compacted: the "compacted" cases read it, the others read above it.
+    assert.equal((await etcdctl(server.endpoint, ['compaction', '3'])).code, 0);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  for (const c of CASES) {
+    it(c.name, async () => {
+      const ep = server.endpoint;
+      const run = async (tool: 'etcdctl' | 'berthctl') => {
+        for (const s of c.setup ?? []) {
+          if (typeof s === 'function') await s(server.clientUrl);
+          else assert.equal((await etcdctl(ep, s)).code, 0);
+        }
+        const opts = c.stdin === undefined ? {} : { stdin: c.stdin };
+        const flags = ['--endpoints', ep, '--dial-timeout', '5s', '--command-timeout', '5s'];
+        if (c.lines !== undefined) {
+          return tool === 'etcdctl' ? etcdctlUntilLines(ep, c.args, c.lines, opts) : berthctlUntilLines([...flags, ...c.args], c.lines, opts);
+        }
+        return tool === 'etcdctl' ? etcdctl(ep, c.args, opts) : berthctl([...flags, ...c.args], opts);
+      };
+      const want = await run('etcdctl');
+      const got = await run('berthctl');
+      const n = c.normalise === true ? normalise : typeof c.normalise === 'function' ? c.normalise : (s: string) => s;
+      if (c.lines !== undefined) {
+        // Both were stopped by a signal once the lines were there: compare those lines.
+        const head = (t: string): string => t.split('\n').slice(0, c.lines).join('\n');
+        assert.equal(n(head(got.stdout)), n(head(want.stdout)));
+        return;
+      }
+      assert.deepEqual(
+        { code: got.code, stdout: n(got.stdout), stderr: n(got.stderr) },
+        { code: want.code, stdout: n(want.stdout), stderr: n(dropClientLogs(want.stderr)) },
+      );
+    });
+  }
+
+  it('compaction (berthctl alone: a revision can be compacted only once)', async () => {
+    const put = await etcdctl(server.endpoint, ['put', 'cmp', 'x', '-w', 'json']);
+    const rev = /"revision":(\d+)/.exec(put.stdout)?.[1] ?? '0';
+    const r = await berthctl(['--endpoints', server.endpoint, 'compaction', '--physical', rev]);
+    assert.deepEqual({ code: r.code, stdout: r.stdout, stderr: r.stderr }, { code: 0, stdout: `compacted revision ${rev}\n`, stderr: '' });
+    const again = await berthctl(['--endpoints', server.endpoint, 'compaction', rev]);
+    const want = await etcdctl(server.endpoint, ['compaction', rev]);
+    assert.deepEqual({ code: again.code, stdout: again.stdout, stderr: again.stderr }, { code: want.code, stdout: want.stdout, stderr: dropClientLogs(want.stderr) });
+  });
+
+  it('move-leader to itself (the member ID is only known at run time)', async () => {
+    const id = (await etcdctl(server.endpoint, ['member', 'list'])).stdout.split(',')[0] ?? '';
+    const want = await etcdctl(server.endpoint, ['move-leader', id]);
+    const got = await berthctl(['--endpoints', server.endpoint, 'move-leader', id]);
+    assert.equal(want.stdout, `Leadership transferred from ${id} to ${id}\n`);
+    assert.deepEqual({ code: got.code, stdout: got.stdout, stderr: got.stderr }, { code: want.code, stdout: want.stdout, stderr: dropClientLogs(want.stderr) });
+  });
+});
