@@ -20,7 +20,8 @@ const SELF_KEY = keyIn(Keyspace.Local, Buffer.from('member-id'));
 export type BootstrapResult = { ok: true; memberId: bigint; fresh: boolean } | { ok: false; message: string };
 
 /** What bootstrap reads of the configuration (also what `berthctl snapshot restore` passes). */
-export type BootstrapConfig = Pick<Config, 'name' | 'initialCluster' | 'initialClusterToken' | 'initialClusterState'>;
+export type BootstrapConfig = Pick<Config, 'name' | 'initialCluster' | 'initialClusterToken' | 'initialClusterState'> &
+  Partial<Pick<Config, 'electionTimeoutMs' | 'heartbeatIntervalMs'>>;
 
 export async function loadOrBootstrap(cfg: BootstrapConfig, deps: { engine: Engine; wal: Wal; members: MemberStore }): Promise<BootstrapResult> {
   const { engine, wal, members } = deps;
@@ -37,7 +38,7 @@ export async function loadOrBootstrap(cfg: BootstrapConfig, deps: { engine: Engi
   if (cfg.initialClusterState === 'existing') {
     // Joining: no bootstrap snapshot; the leader sends the state (a raft snapshot, since its log starts
     // after the bootstrap index) and the configuration once our ID is in it.
-    const info = await discoverCluster(cfg, { timeoutMs: 5000 + 2 * cfg.electionTimeoutMs, retryMs: cfg.heartbeatIntervalMs * 5 });
+    const info = await discoverCluster(cfg, { timeoutMs: 5000 + 2 * (cfg.electionTimeoutMs ?? 1000), retryMs: (cfg.heartbeatIntervalMs ?? 100) * 5 });
     if (!info.ok) return info;
     const ops: BatchOp[] = [members.setClusterId(info.clusterId)];
     for (const m of info.members) ops.push(members.upsert(m));

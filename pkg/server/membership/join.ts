@@ -18,7 +18,7 @@ const sameUrls = (a: readonly string[], b: readonly string[]): boolean => {
 };
 
 /** Tries every other member's peer URLs in rounds until one answers or `timeoutMs` passes. */
-export async function discoverCluster(cfg: Config, opts: { timeoutMs: number; retryMs: number }): Promise<JoinInfo> {
+export async function discoverCluster(cfg: Pick<Config, 'name' | 'initialCluster'>, opts: { timeoutMs: number; retryMs: number }): Promise<JoinInfo> {
   const own = new Set(cfg.initialCluster.find((m) => m.name === cfg.name)?.peerUrls ?? []);
   const urls = cfg.initialCluster.flatMap((m) => m.peerUrls).filter((u) => !own.has(u));
   if (urls.length === 0) return { ok: false, message: 'cannot join an existing cluster: --initial-cluster lists no other member' };
