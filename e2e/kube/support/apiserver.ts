@@ -79,6 +79,8 @@ export class KubeApiserver {
   readonly #pki: KubePki;
   readonly #proc: Proc;
   #kcm: Proc | undefined;
+  /** When /readyz first answered 200. */
+  readyAt = new Date(0);
 
   private constructor(port: number, kubeconfig: string, logFile: string, pki: KubePki, proc: Proc) {
     this.port = port;
@@ -101,6 +103,8 @@ export class KubeApiserver {
       `--event-ttl=${o.eventTtl}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
+      // no kubelet, no node: the endpoint reconciler would refuse a loopback advertise address
+      '--endpoint-reconciler-type=none',
       `--secure-port=${port}`,
       `--tls-cert-file=${o.pki.serverCert}`,
       `--tls-private-key-file=${o.pki.serverKey}`,
@@ -135,7 +139,10 @@ export class KubeApiserver {
     for (;;) {
       if (this.#proc.isExited()) throw new Error(`kube-apiserver exited during start-up:\n${this.logTail(60)}`);
       const r = await this.api('GET', '/readyz').catch((e: unknown) => ({ status: 0, body: String(e) }));
-      if (r.status === 200) return;
+      if (r.status === 200) {
+        this.readyAt = new Date();
+        return;
+      }
       last = r.body;
       if (Date.now() > deadline) throw new Error(`kube-apiserver not ready within ${timeoutMs} ms: ${last}\n${this.logTail(60)}`);
       await new Promise((res) => setTimeout(res, 500));
