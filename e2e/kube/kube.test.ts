@@ -5,7 +5,7 @@
  * See docs/kube.md.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -64,11 +64,13 @@ for (const flavor of flavors) {
 
     after(async () => {
       await kube?.stop();
+      const storeLog = store?.output() ?? '';
       await store?.stop();
       if (work !== undefined) {
         const keep = join(LOG_ROOT, flavor);
         rmSync(keep, { recursive: true, force: true });
         mkdirSync(keep, { recursive: true });
+        writeFileSync(join(keep, 'store.log'), storeLog);
         for (const f of ['kube-apiserver.log', 'kube-controller-manager.log']) {
           if (existsSync(join(work, f))) cpSync(join(work, f), join(keep, f), { force: true });
         }
