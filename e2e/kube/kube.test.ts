@@ -240,6 +240,13 @@ for (const flavor of flavors) {
       assert.equal(ev.type, 'MODIFIED');
       assert.equal(ev.object.metadata.resourceVersion, String(rv1));
 
+      // an exact-revision list reads the store at rv0 (configmaps bypass the watch cache): the old value
+      const exact = await kube.api('GET', `/api/v1/namespaces/${ns}/configmaps?resourceVersion=${rv0}&resourceVersionMatch=Exact`);
+      assert.equal(exact.status, 200, exact.body);
+      const exactList = parseJson<KubeList>(exact.body);
+      assert.equal(exactList.metadata.resourceVersion, String(rv0));
+      assert.deepEqual(exactList.items.find((o) => o.metadata.name === 'g0')?.data, { v: '0' });
+
       // kube's own compactor (every COMPACTION_INTERVAL_S, one interval behind) passes rv0
       const key = `/registry/configmaps/${ns}/g0`;
       await waitFor('kube to compact past rv0', 6 * COMPACTION_INTERVAL_S * 1000, async () => {
@@ -251,6 +258,8 @@ for (const flavor of flavors) {
       const code410 = gone.status === 410 || /"code":410/.test(body);
       assert.ok(code410, `expected 410 Gone, got HTTP ${gone.status}: ${body}`);
       assert.match(body, /too old|Expired|Gone/);
+      const exactGone = await kube.api('GET', `/api/v1/namespaces/${ns}/configmaps?resourceVersion=${rv0}&resourceVersionMatch=Exact`);
+      assert.equal(exactGone.status, 410, exactGone.body);
       await kube.kubectl(['delete', 'namespace', ns, '--wait=false']);
     });
 
@@ -376,6 +385,9 @@ for (const flavor of flavors) {
             x.includes('success="true"') && x.includes('fallback="false"'));
         return line === undefined ? 0 : Number(line.split(' ').pop());
       };
+      // the store size kube reports comes from Maintenance.Status (dbSize)
+      const sizes = (await kube.api('GET', '/metrics')).body.split('\n').filter((x) => x.startsWith('apiserver_storage_size_bytes{'));
+      assert.ok(sizes.length > 0 && sizes.every((x) => Number(x.split(' ').pop()) > 0), sizes.join('\n'));
       const before0 = await metric();
       for (let i = 0; i < 3; i++) {
         const l = await kube.api('GET', '/api/v1/secrets');
@@ -492,6 +504,16 @@ for (const flavor of flavors) {
       const keys = await etcdctl(store.endpoints, ['get', '--prefix', '--keys-only', `/registry/configmaps/${ns}/c-`]);
       const stored = new Set(keys.split('\n').filter((k) => k !== '').map((k) => k.split('/').pop() ?? ''));
       assert.deepEqual([...acked].filter((n) => !stored.has(n)), [], 'acknowledged writes lost (store)');
+
+      // the two restarted members converged: every member hashes the same history at one revision
+      const head = parseJson<{ header: { revision: number } }>(await etcdctl(store.endpoints, ['get', 'compact_rev_key', '-w', 'json']));
+      const rev = head.header.revision;
+      const hashes = await waitFor('every member at the same HashKV', 30_000, async () => {
+        const out = parseJson<{ Endpoint: string; HashKV: { hash: number } }[]>(
+          await etcdctl(store.endpoints, ['endpoint', 'hashkv', `--rev=${rev}`, '-w', 'json']));
+        return out.length === 3 && new Set(out.map((h) => h.HashKV.hash)).size === 1 ? out : undefined;
+      }, 500);
+      assert.equal(hashes.length, 3);
       await kube.kubectl(['delete', 'namespace', ns, '--wait=false']);
     });
 
