@@ -435,6 +435,8 @@ for (const flavor of flavors) {
       let listOk = 0;
       let listFailures = 0;
       const listMissing: string[] = [];
+      const failureReasons = new Map<string, number>();
+      let phase = 'all members up';
       let stopLoad = false;
       const maxWrites = 3000;
       let seq = 0;
@@ -442,9 +444,14 @@ for (const flavor of flavors) {
         while (!stopLoad && seq < maxWrites) {
           const name = `c-${String(seq++).padStart(5, '0')}`;
           const r = await kube.api('POST', `/api/v1/namespaces/${ns}/configmaps`, configMap(ns, name, { n: name }), 20_000)
-            .catch(() => ({ status: 0, body: '' }));
+            .catch((e: unknown) => ({ status: 0, body: String(e) }));
           if (r.status === 201) acked.add(name);
-          else writeFailures++;
+          else {
+            writeFailures++;
+            const msg = /"message":"([^"]*)"/.exec(r.body)?.[1] ?? r.body.slice(0, 120);
+            const why = `${phase}: HTTP ${r.status} ${msg.replace(/c-\d+/g, 'c-N')}`;
+            failureReasons.set(why, (failureReasons.get(why) ?? 0) + 1);
+          }
         }
       };
       const lister = async (): Promise<void> => {
@@ -471,12 +478,15 @@ for (const flavor of flavors) {
         await ackedAfter('before any kill', 30);
         const leader = await store.leaderIndex();
         const follower = (leader + 1) % 3;
+        phase = 'follower down';
         await store.killMember(follower);
         await ackedAfter('with one follower down', 50);
         const listsBefore = listOk;
         await waitFor('a kubectl list with one follower down', 60_000, async () => (listOk > listsBefore ? true : undefined), 100);
         await store.startMember(follower);
+        phase = 'follower restarted';
         const leader2 = await store.leaderIndex();
+        phase = 'leader down';
         await store.killMember(leader2);
         const tKill = Date.now();
         await ackedAfter('after the leader was killed', 50);
@@ -484,9 +494,11 @@ for (const flavor of flavors) {
         const listsBefore2 = listOk;
         await waitFor('a kubectl list after the leader was killed', 60_000, async () => (listOk > listsBefore2 ? true : undefined), 100);
         await store.startMember(leader2);
+        phase = 'old leader restarted';
         await ackedAfter('with every member back', 20);
         console.log(`[${flavor}] chaos: ${acked.size} writes acknowledged, ${writeFailures} failed; ` +
           `lists ${listOk} ok, ${listFailures} failed; writes resumed ${recoveryS.toFixed(1)} s after the leader kill`);
+        for (const [why, count] of failureReasons) console.log(`[${flavor}]   ${count} x ${why}`);
       } finally {
         stopLoad = true;
         await load;
