@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config/index.js';
@@ -101,6 +101,24 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     const handlers: Partial<Record<CommandCase, CommandHandler>> = {};
     const snapshotListeners: (() => Promise<void> | void)[] = [];
 
+    // Like etcd (its client listeners serve nothing until ReadyNotify, i.e. until this member's join is
+    // applied through raft), client connections are accepted but held until the member knows a leader
+    // and has applied what was committed then. Otherwise a restarting member answers clients with
+    // "etcdserver: no leader" while its peers serve fine, and kube-apiserver's round-robin client turns
+    // that into HTTP 500s.
+    let ready = false;
+    let readyAt: number | undefined;
+    const heldSockets = new Set<Socket>();
+    const whenReady: (() => void)[] = [];
+    const checkReady = (): void => {
+      if (ready || leader === 0n) return;
+      readyAt ??= node.status().commit;
+      if (applier.appliedIndex < readyAt) return;
+      ready = true;
+      log.info({ appliedIndex: applier.appliedIndex }, 'ready to serve client requests');
+      for (const f of whenReady.splice(0)) f();
+    };
+
     const reads = new ReadIndexBatcher({
       // node is declared below; the batcher only calls this after start.
       request: (ctx) => node.readIndex(ctx).ok,
@@ -193,12 +211,14 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
           leader = s.lead;
           log.info({ leader: leader.toString(16), term }, 'leader changed');
           for (const l of leaderListeners) l(leader, term);
+          checkReady();
         }
       },
       onReadState: (rs) => reads.onReadState(rs.requestCtx, rs.index),
       onApplied: (index) => {
         reads.onApplied(index);
         snapshotter.onApplied(index);
+        checkReady();
       },
       onFatal: (err) => fatal(err),
     });
@@ -296,11 +316,19 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     const clientAddresses: { host: string; port: number }[] = [];
     for (const u of cfg.listenClientUrls) {
       if (u.scheme !== 'http') throw new Error(`client URL scheme ${u.scheme} is not supported yet: ${u.url}`);
-      const srv = createNetServer((socket) =>
-        // fixAuthority: etcdctl 3.4 sends ":authority: http://host:port" (endpoint status/hashkv/defrag
-        // --cluster), which Node's HTTP/2 rejects; the wrapper normalises it (listen/authority-fix.ts).
-        dispatchPlain(socket, { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) }, { fixAuthority: true }),
-      );
+      // fixAuthority: etcdctl 3.4 sends ":authority: http://host:port" (endpoint status/hashkv/defrag
+      // --cluster), which Node's HTTP/2 rejects; the wrapper normalises it (listen/authority-fix.ts).
+      const serve = (socket: Socket): void =>
+        dispatchPlain(socket, { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) }, { fixAuthority: true });
+      const srv = createNetServer((socket) => {
+        if (ready) return serve(socket);
+        heldSockets.add(socket);
+        socket.once('close', () => heldSockets.delete(socket));
+        whenReady.push(() => {
+          heldSockets.delete(socket);
+          if (!socket.destroyed) serve(socket);
+        });
+      });
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen(u.port, bindHost(u.host), () => {
@@ -315,6 +343,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     }
     closers.push(async () => {
       for (const l of listeners) l.close(); // stop accepting; open connections are ended by the gRPC/HTTP closer next
+      for (const sock of heldSockets) sock.destroy();
     });
 
     for (const u of cfg.listenPeerUrls) {

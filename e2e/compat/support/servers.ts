@@ -102,7 +102,8 @@ export async function startServer(flavor: Flavor, o: StartOptions): Promise<Serv
       child.kill('SIGKILL');
       throw new Error(`${flavor} not healthy within the start-up bound:\n${out}`);
     }
-    const healthy = await fetch(`${clientUrl}/health`).then(
+    // bounded per probe: a starting member may hold connections until it has joined (as etcd does)
+    const healthy = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(2000) }).then(
       async (r) => r.status === 200 && ((await r.json()) as { health?: string }).health === 'true',
       () => false,
     );
