@@ -503,6 +503,10 @@ for (const flavor of flavors) {
         stopLoad = true;
         await load;
       }
+      // While the leader is up, a killed or restarting follower must not make the store answer "no leader"
+      // (a restarting member must hold requests until it has rejoined, as etcd does).
+      const noLeader = [...failureReasons].filter(([why]) => /^(all members up|follower)/.test(why) && why.includes('no leader'));
+      assert.deepEqual(noLeader, [], 'no-leader errors while the leader was up');
       assert.ok(!kube.exited, 'kube-apiserver still running');
       const r = await kube.api('GET', '/readyz');
       assert.equal(r.status, 200, r.body);
