@@ -421,6 +421,8 @@ for (const flavor of flavors) {
       // builds and destroys some storages, closing their clients under in-flight calls (see docs/kube.md).
       const clientWarnings = lines.filter((l) => {
         if (!/"logger":"etcd-client"/.test(l) || !/"level":"(warn|error)"/.test(l)) return false;
+        // the 410 subtest's exact-revision list at a compacted revision, answered as it must be
+        if (l.includes('required revision has been compacted')) return false;
         const ts = /"ts":"([^"]+)"/.exec(l)?.[1];
         return ts === undefined || new Date(ts) >= kube.readyAt;
       });
