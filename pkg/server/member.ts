@@ -117,6 +117,24 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
     const handlers: Partial<Record<CommandCase, CommandHandler>> = {};
     const snapshotListeners: (() => Promise<void> | void)[] = [];
 
+    // Like etcd (its client listeners serve nothing until ReadyNotify, i.e. until this member's join is
+    // applied through raft), client connections are accepted but held until the member knows a leader
+    // and has applied what was committed then. Otherwise a restarting member answers clients with
+    // "etcdserver: no leader" while its peers serve fine, and kube-apiserver's round-robin client turns
+    // that into HTTP 500s.
+    let ready = false;
+    let readyAt: number | undefined;
+    const heldSockets = new Set<Socket>();
+    const whenReady: (() => void)[] = [];
+    const checkReady = (): void => {
+      if (ready || leader === 0n) return;
+      readyAt ??= node.status().commit;
+      if (applier.appliedIndex < readyAt) return;
+      ready = true;
+      log.info({ appliedIndex: applier.appliedIndex }, 'ready to serve client requests');
+      for (const f of whenReady.splice(0)) f();
+    };
+
     const reads = new ReadIndexBatcher({
       // node is declared below; the batcher only calls this after start.
       request: (ctx) => node.readIndex(ctx).ok,
@@ -212,12 +230,14 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
           leader = s.lead;
           log.info({ leader: leader.toString(16), term }, 'leader changed');
           for (const l of leaderListeners) l(leader, term);
+          checkReady();
         }
       },
       onReadState: (rs) => reads.onReadState(rs.requestCtx, rs.index),
       onApplied: (index) => {
         reads.onApplied(index);
         snapshotter.onApplied(index);
+        checkReady();
       },
       onFatal: (err) => fatal(err),
     });
@@ -367,9 +387,21 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       clientSockets.add(socket);
       socket.once('close', () => clientSockets.delete(socket));
     };
+    // Until the member knows a leader and has applied what was committed then, accepted connections
+    // are held (not read), like etcd: a restarted member would otherwise answer "no leader".
+    const gate = (socket: Socket, serve: () => void): void => {
+      if (ready) return serve();
+      heldSockets.add(socket);
+      socket.once('close', () => heldSockets.delete(socket));
+      whenReady.push(() => {
+        heldSockets.delete(socket);
+        if (!socket.destroyed) serve();
+      });
+    };
     // Registered before binding, so listeners bound before a failing one are closed too.
     closers.push(async () => {
       for (const l of listeners) l.close(); // stop accepting; open connections are ended by the gRPC/HTTP closer next
+      for (const sock of heldSockets) sock.destroy();
     });
     for (const u of cfg.listenClientUrls) {
       if (u.scheme !== 'http' && u.scheme !== 'https') throw new Error(`client URL scheme ${u.scheme} is not supported yet: ${u.url}`);
@@ -382,18 +414,20 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
               side: 'client',
               onConnection: (socket) => {
                 track(socket);
-                dispatchTls(socket, clientHandlers);
+                gate(socket, () => dispatchTls(socket, clientHandlers));
               },
             })
           : createNetServer((socket) => {
               track(socket);
               // fixAuthority: etcdctl 3.4 sends ":authority: http://host:port" (endpoint status/hashkv/defrag
               // --cluster), which Node's HTTP/2 rejects; the wrapper normalises it (listen/authority-fix.ts).
-              dispatchPlain(socket, clientHandlers, {
-                fixAuthority: true,
-                onTlsHandshake: (s) =>
-                  tlsLog.warn({ side: 'client', 'remote-addr': `${s.remoteAddress ?? ''}:${s.remotePort ?? 0}`, address: u.url }, 'rejected connection: TLS handshake on a plain-text port'),
-              });
+              gate(socket, () =>
+                dispatchPlain(socket, clientHandlers, {
+                  fixAuthority: true,
+                  onTlsHandshake: (s) =>
+                    tlsLog.warn({ side: 'client', 'remote-addr': `${s.remoteAddress ?? ''}:${s.remotePort ?? 0}`, address: u.url }, 'rejected connection: TLS handshake on a plain-text port'),
+                }),
+              );
             });
       listeners.push(srv);
       await listen(srv, u.port, bindHost(u.host));

@@ -79,7 +79,8 @@ async function healthy(clientUrl: string, tls: TlsClientOptions | undefined): Pr
       const r = await https1(`${clientUrl}/health`, tls ?? {}, { timeoutMs: 2000 });
       return r.status === 200 && (JSON.parse(r.body) as { health?: string }).health === 'true';
     }
-    const r = await fetch(`${clientUrl}/health`);
+    // Bounded per probe: a starting member may hold connections until it has joined (as etcd does).
+    const r = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(2000) });
     return r.status === 200 && ((await r.json()) as { health?: string }).health === 'true';
   } catch {
     return false;
