@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -136,7 +137,26 @@ func caseHistoricalRead(t *T) {
 		if serializable {
 			opts = append(opts, clientv3.WithSerializable())
 		}
-		r := t.get(k, opts...)
+		var r *clientv3.GetResponse
+		if serializable {
+			// A serializable read may be served by a follower that has not applied cur yet (it may even
+			// answer "future revision" for r1): wait, bounded, until the member serving it caught up.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				got, err := t.cli.Get(t.ctx, k, opts...)
+				if err == nil && got.Header.Revision >= cur {
+					r = got
+					break
+				}
+				if time.Now().After(deadline) {
+					r = t.get(k, opts...)
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		} else {
+			r = t.get(k, opts...)
+		}
 		t.expect(len(r.Kvs) == 1 && string(r.Kvs[0].Value) == "v1" && r.Kvs[0].ModRevision == r1,
 			"read at rev %d (serializable=%v): %s", r1, serializable, kvsDesc(r.Kvs))
 		t.expect(r.Header.Revision >= cur, "read at rev %d (serializable=%v): header.revision=%d, want current %d", r1, serializable, r.Header.Revision, cur)
