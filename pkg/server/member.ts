@@ -284,7 +284,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       'grpc.max_concurrent_streams': cfg.maxConcurrentStreams > 2 ** 31 - 1 ? 2 ** 31 - 1 : cfg.maxConcurrentStreams,
     });
     recordServices(grpcServer);
-    guardServices(grpcServer, auth);
+    guardServices(grpcServer, auth, () => reads.wait());
     const routes: Record<string, HttpRoute> = {};
     for (const m of SERVICE_MODULES) {
       const r = m.register(ctx, grpcServer);

@@ -45,6 +45,8 @@ var cases = []testCase{
 	{"cluster/member-list", caseMemberList},
 	{"maintenance/hashkv", caseHashKV},
 	{"maintenance/alarm-defrag-hash-snapshot", caseMaintenanceMisc},
+	// enables auth and always disables it again before returning
+	{"auth/users-roles-permissions", caseAuth},
 	// last: it changes the leader
 	{"maintenance/move-leader", caseMoveLeader},
 }
