@@ -61,6 +61,9 @@ export async function etcdctl(endpoint: string, args: readonly string[], opts: E
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  // A command that exits before reading its stdin (e.g. refused at once) must not fail the test
+  // with EPIPE: its exit code and output are the result.
+  child.stdin.on('error', () => undefined);
   child.stdin.end(opts.stdin ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
   try {

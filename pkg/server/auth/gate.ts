@@ -75,19 +75,21 @@ function wrap(auth: MemberAuth, read: LinearizableRead, path: string, unaryLike:
       const id = auth.identify(call.metadata, call);
       return runAs(id.ok ? id.info : undefined, () => h(call, cb));
     }
-    precheck(auth, path, call, read).then(
-      (r) => {
-        if (r.error === undefined) return runAs(r.info, () => h(call, cb));
-        const err = path.startsWith('/etcdserverpb.Maintenance/') ? maintenanceAuthError(r.error) : toServiceError(berthError(r.error));
-        if (unaryLike && cb !== undefined) return cb(err);
-        call.emit('error', err);
-      },
-      (err: unknown) => {
-        const e = toServiceError(berthError('internal', err instanceof Error ? err.message : String(err)));
-        if (unaryLike && cb !== undefined) return cb(e);
-        call.emit('error', e);
-      },
-    );
+    const fail = (err: ServiceError): void => {
+      if (unaryLike && cb !== undefined) cb(err);
+      else call.emit('error', err);
+    };
+    let started = false;
+    precheck(auth, path, call, read)
+      .then((r) => {
+        if (r.error !== undefined) return fail(path.startsWith('/etcdserverpb.Maintenance/') ? maintenanceAuthError(r.error) : toServiceError(berthError(r.error)));
+        started = true;
+        runAs(r.info, () => h(call, cb));
+      })
+      .catch((err: unknown) => {
+        // Never an unhandled rejection; a handler that threw synchronously has not answered.
+        if (!started || unaryLike) fail(toServiceError(berthError('internal', err instanceof Error ? err.message : String(err))));
+      });
   };
 }
 
