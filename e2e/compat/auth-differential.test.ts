@@ -118,6 +118,9 @@ const BATTERY: readonly Step[] = [
   watchStep(['/app/x', '--rev', '1', ...ALICE]),
   watchStep(['/', '--prefix', ...ALICE]),
   watchStep(['/app/x', '--rev', '1', '--user', 'alice:wrong']),
+  // etcdctl lock runs the recipe client-side: its txn on /lk/... needs WRITE there
+  watchStep(['/app/x', '--rev', '1', ...BOB]),
+  { name: 'lock /lk --user alice', run: (ep) => etcdctl(ep, ['lock', '/lk', ...ALICE], { timeoutMs: 4000 }) },
   // admin-only calls
   step(['user', 'add', 'carol', '--new-user-password=c', ...ALICE]),
   step(['user', 'list', ...ALICE]),

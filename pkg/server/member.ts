@@ -31,7 +31,7 @@ import { IdGenerator } from './ids.js';
 import { dispatchPlain, dispatchTls, type ProtocolHandlers } from './listen/protocol-mux.js';
 import { createTlsListener } from './listen/tls-listener.js';
 import { createInjectorWithHttp } from './listen/h2-http.js';
-import { resolveTls, type TlsMaterial } from '../tls/index.js';
+import { peerCertificateCommonName, resolveTls, type TlsMaterial } from '../tls/index.js';
 import { Proposer } from './propose.js';
 import { RaftNode } from './raft-node.js';
 import { PeerTransport, PEER_SERVER_OPTIONS } from './transport/index.js';
@@ -356,7 +356,9 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       'grpc.max_concurrent_streams': cfg.maxConcurrentStreams > 2 ** 31 - 1 ? 2 ** 31 - 1 : cfg.maxConcurrentStreams,
     });
     recordServices(grpcServer);
-    guardServices(grpcServer, auth);
+    // With client-cert-auth, a verified client certificate's CN is the user of calls without a token (etcd).
+    auth.setCertUser((call) => peerCertificateCommonName(call as Parameters<typeof peerCertificateCommonName>[0]));
+    guardServices(grpcServer, auth, () => reads.wait());
     const routes: Record<string, HttpRoute> = {};
     for (const m of SERVICE_MODULES) {
       const r = m.register(ctx, grpcServer);

@@ -104,6 +104,36 @@ describe('auth on one member (gateway, status, cluster admin, lease expiry, rest
   });
 });
 
+describe('simple token TTL (--auth-token-ttl)', { timeout: 60_000 }, () => {
+  it('a token stays valid while used and expires one TTL after its last use', async () => {
+    const m = await startTestMember(['--bcrypt-cost', '4', '--auth-token-ttl', '1']);
+    try {
+      for (const [path, body] of [
+        ['/v3/auth/user/add', { name: 'root', password: 'rootpw' }],
+        ['/v3/auth/user/grant', { user: 'root', role: 'root' }],
+        ['/v3/auth/enable', {}],
+      ] as const) {
+        assert.equal((await postJson(`${m.url}${path}`, body)).status, 200, path);
+      }
+      const token = String((await postJson(`${m.url}/v3/auth/authenticate`, { name: 'root', password: 'rootpw' })).json.token);
+      // Used every 250 ms for 2.5 TTLs: each use slides the expiry.
+      const until = Date.now() + 2500;
+      while (Date.now() < until) {
+        const r = await post(`${m.url}/v3/kv/range`, { key: b64('k') }, token);
+        assert.equal(r.status, 200, `token expired while in use: ${js(r.json)}`);
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      // Unused for more than one TTL (time itself is the condition here).
+      await new Promise((res) => setTimeout(res, 1600));
+      const r = await post(`${m.url}/v3/kv/range`, { key: b64('k') }, token);
+      assert.equal(r.json.message, 'etcdserver: invalid auth token');
+    } finally {
+      await m.stop();
+      removeDir(m.dir);
+    }
+  });
+});
+
 describe('auth state travels in raft snapshots (3 real members)', { timeout: 240_000 }, () => {
   it('a follower that missed the auth setup enforces it after installing a snapshot', async () => {
     const FLAGS = ['--snapshot-count', '50', '--experimental-snapshot-catchup-entries', '10', '--bcrypt-cost', '4'];

@@ -46,6 +46,8 @@ var cases = []testCase{
 	{"cluster/member-changes", caseMemberChanges},
 	{"maintenance/hashkv", caseHashKV},
 	{"maintenance/alarm-defrag-hash-snapshot", caseMaintenanceMisc},
+	// enables auth and always disables it again before returning
+	{"auth/users-roles-permissions", caseAuth},
 	// last: it changes the leader
 	{"maintenance/move-leader", caseMoveLeader},
 }

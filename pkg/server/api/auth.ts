@@ -28,10 +28,18 @@ export function authService(ctx: MemberContext, auth: MemberAuth): UntypedServic
     if (!auth.store.enabled) return fail('authNotEnabled');
     const read = await ctx.linearizableRead();
     if (!read.ok) return read;
-    if (!auth.store.enabled) return fail('authNotEnabled');
-    const u = auth.store.user(r.name);
-    if (u === undefined || u.noPassword || !(await checkPassword(r.password, u.passwordHash))) return fail('authFailed');
-    return call<pb.AuthenticateResponse>({ $case: 'authenticate', value: { name: r.name, password: '', simpleToken: auth.tokens.newPrefix() } });
+    // Like etcd: if the auth store changed between the password check and the token's issue (e.g.
+    // the password was changed), check again; a token issued meanwhile is never handed out.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (!auth.store.enabled) return fail('authNotEnabled');
+      const checkedAt = auth.store.revision;
+      const u = auth.store.user(r.name);
+      if (u === undefined || u.noPassword || !(await checkPassword(r.password, u.passwordHash))) return fail('authFailed');
+      if (auth.store.revision !== checkedAt) continue;
+      const o = await call<pb.AuthenticateResponse>({ $case: 'authenticate', value: { name: r.name, password: '', simpleToken: auth.tokens.newPrefix() } });
+      if (!o.ok || auth.store.revision === checkedAt) return o;
+    }
+    return fail('authFailed');
   };
 
   const userAdd = async (r: pb.AuthUserAddRequest): Promise<Outcome<pb.AuthUserAddResponse>> => {

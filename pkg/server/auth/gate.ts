@@ -40,13 +40,19 @@ interface AnyCall {
 
 type Handler = (call: AnyCall, cb?: (err: ServiceError | null, value?: unknown) => void) => void;
 
+/** Resolves once this member has applied every write acknowledged before the call (ReadIndex). */
+export type LinearizableRead = () => Promise<{ readonly ok: boolean }>;
+
 /** The API-time check of one call; undefined = go ahead. */
-function precheck(auth: MemberAuth, path: string, call: AnyCall): { readonly error?: ErrorKind; readonly info?: AuthInfo } {
+async function precheck(auth: MemberAuth, path: string, call: AnyCall, read: LinearizableRead): Promise<{ readonly error?: ErrorKind; readonly info?: AuthInfo }> {
   const id = auth.identify(call.metadata, call);
   if (!id.ok) return { error: id.error.kind };
   if (id.info === undefined) return {};
   if (path === '/etcdserverpb.KV/Range') {
     const r = call.request as pb.RangeRequest | undefined;
+    // Like etcd, a linearizable read is checked against the auth state after its ReadIndex round
+    // (an auth change acknowledged elsewhere is seen); a failed round is reported by the handler's own.
+    if (r?.serializable !== true) await read();
     const e = checkOp(auth.store, id.info, r?.key ?? new Uint8Array(), r?.rangeEnd ?? new Uint8Array(), 'read');
     return e === undefined ? { info: id.info } : { error: e };
   }
@@ -57,34 +63,45 @@ function precheck(auth: MemberAuth, path: string, call: AnyCall): { readonly err
   return { info: id.info };
 }
 
-function wrap(auth: MemberAuth, path: string, unaryLike: boolean, streamingRequest: boolean, h: Handler): Handler {
-  if (ANONYMOUS_PATHS.has(path)) return (call, cb) => runAs(undefined, () => h(call, cb));
+function wrap(auth: MemberAuth, read: LinearizableRead, path: string, unaryLike: boolean, streamingRequest: boolean, h: Handler): Handler {
+  if (ANONYMOUS_PATHS.has(path)) return h;
   return (call, cb) => {
+    // Auth off: no identity, no scope (AsyncLocalStorage costs every promise of the call). The
+    // guard treats a client command without a header as anonymous, should auth be enabled before
+    // it applies.
+    if (!auth.store.enabled) return h(call, cb);
     // Client-streaming calls (Watch, LeaseKeepAlive) are checked per message by their services.
     if (streamingRequest) {
       const id = auth.identify(call.metadata, call);
       return runAs(id.ok ? id.info : undefined, () => h(call, cb));
     }
-    const r = precheck(auth, path, call);
-    if (r.error !== undefined) {
-      const err = path.startsWith('/etcdserverpb.Maintenance/') ? maintenanceAuthError(r.error) : toServiceError(berthError(r.error));
-      if (unaryLike && cb !== undefined) return cb(err);
-      call.emit('error', err);
-      return;
-    }
-    return runAs(r.info, () => h(call, cb));
+    const fail = (err: ServiceError): void => {
+      if (unaryLike && cb !== undefined) cb(err);
+      else call.emit('error', err);
+    };
+    let started = false;
+    precheck(auth, path, call, read)
+      .then((r) => {
+        if (r.error !== undefined) return fail(path.startsWith('/etcdserverpb.Maintenance/') ? maintenanceAuthError(r.error) : toServiceError(berthError(r.error)));
+        started = true;
+        runAs(r.info, () => h(call, cb));
+      })
+      .catch((err: unknown) => {
+        // Never an unhandled rejection; a handler that threw synchronously has not answered.
+        if (!started || unaryLike) fail(toServiceError(berthError('internal', err instanceof Error ? err.message : String(err))));
+      });
   };
 }
 
 /** Wraps `server.addService` so every service added afterwards goes through the gate. */
-export function guardServices(server: Server, auth: MemberAuth): void {
+export function guardServices(server: Server, auth: MemberAuth, read: LinearizableRead): void {
   const add = server.addService.bind(server);
   server.addService = (service: ServiceDefinition, implementation: UntypedServiceImplementation): void => {
     const wrapped: UntypedServiceImplementation = { ...implementation };
     for (const [name, def] of Object.entries(service)) {
       const handler = implementation[name];
       if (typeof handler !== 'function') continue;
-      wrapped[name] = wrap(auth, def.path, !def.responseStream, def.requestStream, handler as Handler) as UntypedServiceImplementation[string];
+      wrapped[name] = wrap(auth, read, def.path, !def.responseStream, def.requestStream, handler as Handler) as UntypedServiceImplementation[string];
     }
     add(service, wrapped);
   };

@@ -1,8 +1,11 @@
 /**
  * Apply-time permission checks (etcd's auth applier): every member decides the same way because the
  * command carries the user and the auth revision its token was checked at, and auth changes are
- * applied in log order. A command without a header was proposed by the server itself (lease expiry,
- * checkpoints, alarms, member attributes) and is not checked; client commands always carry one.
+ * applied in log order. Client calls made while auth is enabled carry a header. A command without
+ * one is either a client command proposed while auth was off (KV writes and auth commands: judged
+ * as anonymous, like etcd's empty header) or one the server proposes itself (lease expiry,
+ * checkpoints, alarms, member attributes, compaction), which is not checked. The one gap: a client
+ * LeaseRevoke sent while auth was off and applied after it was enabled is not checked.
  *
  * - Put: WRITE on the key; READ too with prev_kv; with a lease, WRITE on every key already attached
  *   to it (whoever cannot revoke the lease may not attach to it).
@@ -11,7 +14,7 @@
  * - LeaseRevoke: WRITE on every attached key.
  * - Auth admin commands: the root role; UserGet also for the user itself, RoleGet for holders of the role.
  */
-import { checkAdmin, checkOp, type AuthInfo } from '../../auth/index.js';
+import { checkAdmin, checkOp, NO_USER, type AuthInfo } from '../../auth/index.js';
 import { berthError, type BerthError, type ErrorKind } from '../../errors/index.js';
 import type { Command } from '../../proto/gen/berthpb/command.js';
 import type * as pb from '../../proto/gen/etcdserverpb/rpc.js';
@@ -25,6 +28,9 @@ export interface ApplyGuard {
 
 /** The keys currently attached to a lease (empty when unknown). */
 export type LeaseKeys = (lease: bigint) => readonly Uint8Array[];
+
+/** Commands only clients propose (so a missing header means "sent while auth was off"). */
+const CLIENT_ONLY: ReadonlySet<string> = new Set(['put', 'deleteRange', 'txn', 'authUserGet', 'authRoleGet']);
 
 const ADMIN_CASES: ReadonlySet<string> = new Set([
   'authEnable',
@@ -90,8 +96,9 @@ export function applyGuard(auth: MemberAuth, leaseKeys: LeaseKeys): ApplyGuard {
   const decide = (cmd: Command): ErrorKind | undefined => {
     const r = cmd.request;
     const h = cmd.header;
-    if (r === undefined || h === undefined || !store.enabled) return undefined;
-    const ai: AuthInfo = { username: h.username, revision: h.authRevision };
+    if (r === undefined || !store.enabled) return undefined;
+    if (h === undefined && !CLIENT_ONLY.has(r.$case) && !ADMIN_CASES.has(r.$case)) return undefined;
+    const ai: AuthInfo = h === undefined ? NO_USER : { username: h.username, revision: h.authRevision };
     switch (r.$case) {
       case 'put':
         return put(ai, r.value);
@@ -117,7 +124,7 @@ export function applyGuard(auth: MemberAuth, leaseKeys: LeaseKeys): ApplyGuard {
   return {
     barrier(cmd) {
       const r = cmd.request;
-      if (cmd.header === undefined || !store.enabled || r === undefined) return false;
+      if (!store.enabled || r === undefined) return false;
       return (r.$case === 'put' && r.value.lease !== 0n) || (r.$case === 'txn' && txnUsesLease(r.value));
     },
     check(cmd) {
