@@ -26,6 +26,7 @@ import type { Logger } from '../../log/index.js';
 import type { RaftNode, StateMachine } from '../raft-node.js';
 import type { Outcome, WaitRegistry } from '../wait.js';
 import { appliedIndexOp, type AppliedIndex } from './applied-index.js';
+import { failpoint } from '../../failpoint/index.js';
 
 export type CommandCase = NonNullable<Command['request']>['$case'];
 
@@ -229,8 +230,10 @@ export class Applier implements StateMachine {
     this.#batch = emptyBatch();
     const last = b.last;
     if (b.ops.length > 0) {
+      failpoint('apply-before-commit');
       await this.#o.engine.write([...b.ops, appliedIndexOp(last)]);
       this.#durable = last.index;
+      failpoint('apply-after-commit');
     }
     for (const p of b.prepared) this.#o.mvcc.markCommitted(p);
     if (last.index > this.#applied) {
@@ -278,8 +281,10 @@ export class Applier implements StateMachine {
     const fx = await handler(cmd, ctx);
     const ops = fx.ops ?? [];
     if (fx.mvcc !== undefined) {
+      failpoint('apply-before-commit');
       await this.#o.mvcc.commit(fx.mvcc, { extraOps: [...ops, appliedIndexOp(ctx)] });
       this.#durable = ctx.index;
+      failpoint('apply-after-commit');
     } else if (ops.length > 0) {
       await this.#write(ops, ctx);
     }
@@ -289,7 +294,9 @@ export class Applier implements StateMachine {
 
   async #write(ops: readonly BatchOp[], ctx: ApplyContext): Promise<void> {
     if (ops.length === 0) return;
+    failpoint('apply-before-commit');
     await this.#o.engine.write([...ops, appliedIndexOp(ctx)]);
     this.#durable = ctx.index;
+    failpoint('apply-after-commit');
   }
 }
