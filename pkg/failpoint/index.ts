@@ -9,8 +9,8 @@
  * - `sleep(ms)`  block this process for ms milliseconds (a stall: GC pause, slow disk);
  * - `error`      throw an Error here (the caller treats it as a failed operation); `throw` is an alias;
  * - `enospc`     throw an Error with code ENOSPC (disk full) here.
- * `@n` fires on the n-th hit only (1-based; default 1 for kill/panic, every hit for the others when
- * no `@n` is given). Used by storage and server code; never by pkg/raft (which does no I/O).
+ * `@n` fires on the n-th hit only (1-based), `@n+` on the n-th and every later hit; without either,
+ * kill/panic fire on the first hit and the others on every hit. Used by storage and server code; never by pkg/raft (which does no I/O).
  *
  * The list of points is in docs/robustness.md.
  */
@@ -20,8 +20,9 @@ type Action =
 
 interface Armed {
   readonly action: Action;
-  /** Fire on this hit only; undefined = every hit. */
+  /** Fire on this hit only (or from it on, with `onward`); undefined = every hit. */
   readonly at: number | undefined;
+  readonly onward: boolean;
   hits: number;
 }
 
@@ -34,9 +35,15 @@ export function parseFailpoints(spec: string): Map<string, Armed> {
     const name = part.slice(0, eq).trim();
     let rest = part.slice(eq + 1).trim();
     let at: number | undefined;
+    let onward = false;
     const atPos = rest.lastIndexOf('@');
     if (atPos >= 0) {
-      at = Number(rest.slice(atPos + 1));
+      let n = rest.slice(atPos + 1);
+      if (n.endsWith('+')) {
+        onward = true;
+        n = n.slice(0, -1);
+      }
+      at = Number(n);
       if (!Number.isInteger(at) || at < 1) throw new Error(`BERTH_FAILPOINTS: bad hit count in ${JSON.stringify(part)}`);
       rest = rest.slice(0, atPos);
     }
@@ -47,7 +54,7 @@ export function parseFailpoints(spec: string): Map<string, Armed> {
     else if (rest === 'throw') action = { kind: 'error' };
     else throw new Error(`BERTH_FAILPOINTS: unknown action ${JSON.stringify(rest)} for ${name}`);
     if (at === undefined && (action.kind === 'kill' || action.kind === 'panic')) at = 1;
-    out.set(name, { action, at, hits: 0 });
+    out.set(name, { action, at, onward, hits: 0 });
   }
   return out;
 }
@@ -70,7 +77,7 @@ export function failpoint(name: string): void {
   const a = armed.get(name);
   if (a === undefined) return;
   a.hits++;
-  if (a.at !== undefined && a.hits !== a.at) return;
+  if (a.at !== undefined && (a.onward ? a.hits < a.at : a.hits !== a.at)) return;
   const act = a.action;
   switch (act.kind) {
     case 'kill':

@@ -14,6 +14,7 @@ import type { CommandCase, CommandHandler } from './apply/applier.js';
 import type { CommandRequest } from './propose.js';
 import type { Outcome } from './wait.js';
 import type { IdGenerator } from './ids.js';
+import type { MemberTestHooks } from './member.js';
 
 export interface MemberContext {
   readonly config: Config;
@@ -52,6 +53,8 @@ export interface MemberContext {
    * order, before the member serves the new state): reload in-memory copies of stored state.
    */
   onSnapshotInstalled?(fn: () => Promise<void> | void): void;
+  /** Deliberate defects for the robustness checkers' self-tests; empty in production (member.ts). */
+  readonly testHooks?: MemberTestHooks;
   /** Called at shutdown, in reverse registration order. */
   onStop(fn: () => Promise<void> | void): void;
 }

@@ -50,7 +50,18 @@ export interface RunningMember {
   stop(): Promise<void>;
 }
 
-export async function startMember(cfg: Config, root: Logger): Promise<RunningMember> {
+/**
+ * Deliberate defects, for proving that the robustness checkers catch them (e2e/robustness). Only the
+ * test entry point e2e/robustness/broken-berth.ts passes these; cmd/berth and startServer never do.
+ */
+export interface MemberTestHooks {
+  /** Serve linearizable reads from local state without ReadIndex (stale reads on followers). */
+  readonly localReads?: boolean;
+  /** The watch hub drops the events of the n-th (1-based) publish, once. */
+  readonly dropWatchPublish?: number;
+}
+
+export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHooks = {}): Promise<RunningMember> {
   const log = componentLogger(root, 'server');
   const dbDir = join(cfg.dataDir, 'member', 'db');
   mkdirSync(dbDir, { recursive: true });
@@ -228,7 +239,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       ids,
       header,
       propose: (request, hdr) => trackProposal(ctx, proposer.propose(request, hdr)),
-      linearizableRead: () => reads.wait(),
+      linearizableRead: hooks.localReads === true ? () => Promise.resolve({ ok: true, value: undefined }) : () => reads.wait(),
       raftStatus: () => node.status(),
       appliedIndex: () => applier.appliedIndex,
       leader: () => leader,
@@ -245,6 +256,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       },
       onStop: (fn) => void closers.push(async () => fn()),
       onSnapshotInstalled: (fn) => void snapshotListeners.push(fn),
+      testHooks: hooks,
     };
 
     const transferLeadership = (to: bigint): Promise<Outcome<void>> =>

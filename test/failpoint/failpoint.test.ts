@@ -17,13 +17,14 @@ function run(spec: string, body: string): { status: number | null; signal: NodeJ
 describe('failpoints', () => {
   it('parses actions, hit counts and the legacy throw alias', () => {
     const m = parseFailpoints('a=kill, b=sleep(25)@3,c=throw,d=enospc,e=panic@2,f=error');
-    assert.deepEqual(m.get('a'), { action: { kind: 'kill' }, at: 1, hits: 0 });
-    assert.deepEqual(m.get('b'), { action: { kind: 'sleep', ms: 25 }, at: 3, hits: 0 });
-    assert.deepEqual(m.get('c'), { action: { kind: 'error' }, at: undefined, hits: 0 });
+    assert.deepEqual(m.get('a'), { action: { kind: 'kill' }, at: 1, onward: false, hits: 0 });
+    assert.deepEqual(m.get('b'), { action: { kind: 'sleep', ms: 25 }, at: 3, onward: false, hits: 0 });
+    assert.deepEqual(m.get('c'), { action: { kind: 'error' }, at: undefined, onward: false, hits: 0 });
     assert.deepEqual(m.get('d')?.action, { kind: 'enospc' });
-    assert.deepEqual(m.get('e'), { action: { kind: 'panic' }, at: 2, hits: 0 });
+    assert.deepEqual(m.get('e'), { action: { kind: 'panic' }, at: 2, onward: false, hits: 0 });
     assert.equal(m.get('f')?.at, undefined);
     assert.equal(parseFailpoints('').size, 0);
+    assert.deepEqual(parseFailpoints('g=enospc@4+').get('g'), { action: { kind: 'enospc' }, at: 4, onward: true, hits: 0 });
   });
 
   it('rejects typos instead of staying silently inert', () => {
@@ -42,6 +43,12 @@ describe('failpoints', () => {
     const r = run('p=enospc', `failpoint('other'); try { failpoint('p'); } catch (e) { console.log(e.code); }`);
     assert.equal(r.status, 0);
     assert.equal(r.out.trim(), 'ENOSPC');
+  });
+
+  it('@n+ fires from the n-th hit on', () => {
+    const r = run('p=error@3+', `for (let i = 1; i <= 5; i++) { try { failpoint('p'); console.log('ok ' + i); } catch { console.log('fail ' + i); } }`);
+    assert.equal(r.status, 0);
+    assert.deepEqual(r.out.trim().split('\n'), ['ok 1', 'ok 2', 'fail 3', 'fail 4', 'fail 5']);
   });
 
   it('panic ends the process with an uncaught error', () => {
