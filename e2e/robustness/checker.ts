@@ -65,11 +65,18 @@ export function check(h: History): Report {
   const placed = new Map<number, number>(); // op id -> revision
   const deadLeases = new Map<number, number>(); // lease -> first revision it is known gone
   for (const o of h.operations) {
-    if (o.op.kind === 'leaseRevoke' && o.ret !== null) deadLeases.set(o.op.id, Math.min(deadLeases.get(o.op.id) ?? Infinity, o.rev + 1));
+    if (o.op.kind === 'leaseRevoke' && o.ret !== null) deadLeases.set(o.op.id, Math.min(deadLeases.get(o.op.id) ?? Infinity, o.rev));
   }
   const unknownDeleters = h.operations.filter((o) => o.ret === null && !o.definiteFailure && writesPossible(o.op) && o.op.kind !== 'put');
   const ackedAt = new Map<number, Operation[]>();
   for (const o of h.operations) if (o.ret !== null && writesPossible(o.op)) ackedAt.set(o.rev, [...(ackedAt.get(o.rev) ?? []), o]);
+
+  // Revision r existed by the time any operation answered at a revision >= r returned: an
+  // unknown-outcome write invoked after that cannot be revision r.
+  const existedBy: number[] = new Array<number>(last + 2).fill(Infinity);
+  for (const o of h.operations) if (o.ret !== null && o.rev <= last && o.ret < (existedBy[o.rev] as number)) existedBy[o.rev] = o.ret;
+  for (let r = last - 1; r >= 0; r--) existedBy[r] = Math.min(existedBy[r] as number, existedBy[r + 1] as number);
+  unknownDeleters.sort((a, b) => a.call - b.call);
 
   for (let rev = 2; rev <= last; rev++) {
     const evs = log.get(rev);
@@ -93,7 +100,8 @@ export function check(h: History): Report {
       if (o === undefined) fail(`revision ${rev} wrote ${JSON.stringify(putValue)}, which no client operation wrote`);
       else candidates = [o];
     } else {
-      candidates = [...(ackedAt.get(rev) ?? []), ...unknownDeleters.filter((o) => !placed.has(o.id))];
+      const by = existedBy[rev] as number;
+      candidates = [...(ackedAt.get(rev) ?? []), ...unknownDeleters.filter((o) => !placed.has(o.id) && o.call < by)];
     }
     let matched: Operation | undefined;
     let why = '';
@@ -239,7 +247,9 @@ function checkWatch(
     }
     if (r.progress) {
       count('watch.progress');
-      if (r.rev < lastRev) fail(`${tag}: progress notification at ${r.rev} after events up to ${lastRev}`);
+      // A lagging member may report an older revision than the session's start: only going back
+      // behind delivered events is wrong.
+      if (r.rev < prevRespLast) fail(`${tag}: progress notification at ${r.rev} after events up to ${prevRespLast}`);
       progressAt = Math.max(progressAt, r.rev);
       lastRev = Math.max(lastRev, r.rev);
       continue;

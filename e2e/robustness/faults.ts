@@ -69,7 +69,7 @@ export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdC
     }
     case 'disk-full': {
       const v = rng.chance(0.5) ? (leader ?? any) : any;
-      const hit = await crashAt(cluster, v, `engine-write=enospc@${rng.int(20, 200)}+`, log);
+      const hit = await crashAt(cluster, v, `engine-write=enospc@${rng.int(5, 40)}+`, log);
       return `disk full (ENOSPC on engine writes) on m${v}${hit ? ', member stopped' : ' (did not stop within 10s)'}`;
     }
     case 'pause':
