@@ -4,7 +4,7 @@
  */
 import type { MemberTestHooks } from '../../pkg/server/member.js';
 
-export const DEFECTS = ['local-reads', 'drop-watch-event'] as const;
+export const DEFECTS = ['local-reads', 'drop-watch-event', 'split-applied-index'] as const;
 export type Defect = (typeof DEFECTS)[number];
 
 /** Which publish the drop-watch-event defect swallows: late enough that every watcher is synced. */
@@ -14,5 +14,6 @@ export function hooksFor(defects: readonly Defect[]): MemberTestHooks {
   return {
     ...(defects.includes('local-reads') ? { localReads: true } : {}),
     ...(defects.includes('drop-watch-event') ? { dropWatchPublish: DROPPED_PUBLISH } : {}),
+    ...(defects.includes('split-applied-index') ? { splitAppliedIndex: true } : {}),
   };
 }

@@ -42,7 +42,7 @@ async function crashAt(cluster: Cluster, i: number, spec: string, log: (s: strin
 }
 
 /** Injects one fault of kind `f`; resolves once it is healed (members restarted, links restored). */
-export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdClient[], rng: Rng, log: (s: string) => void): Promise<string> {
+export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdClient[], rng: Rng, log: (s: string) => void, crashPoints: readonly string[] = CRASH_POINTS): Promise<string> {
   const n = cluster.members.length;
   const leader = await leaderOf(cluster, clients);
   const any = rng.int(0, n - 1);
@@ -57,7 +57,7 @@ export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdC
       return `SIGKILL m${v}`;
     }
     case 'failpoint-kill': {
-      const point = rng.pick(CRASH_POINTS);
+      const point = rng.pick(crashPoints);
       const hit = await crashAt(cluster, any, `${point}=kill@${rng.int(3, 80)}`, log);
       return `kill at ${point} on m${any}${hit ? '' : ' (not reached)'}`;
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run robustness -- --duration 60s --seed 7 --members 3 --faults kill,pause,partition-leader`
- * (`--faults all` for every kind, `--broken local-reads` for a deliberately broken server).
+ * (`--faults all` for every kind, `--broken local-reads` for a deliberately broken server,
+ * `--crash-points apply-after-commit,...` to restrict failpoint-kill to those points).
  * Exits 0 when the history checks out, 1 otherwise (the kept run dir is printed).
  */
 import { parseArgs } from 'node:util';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     faults: { type: 'string', default: 'all' },
     broken: { type: 'string' },
     clients: { type: 'string', default: '6' },
+    'crash-points': { type: 'string' },
   },
 });
 const members = Number(values.members);
@@ -39,5 +41,9 @@ const broken: Defect[] = (values.broken ?? '').split(',').filter((d) => d !== ''
   return found;
 });
 const seed = values.seed === undefined ? Math.floor(Math.random() * 1e6) : Number(values.seed);
-const r = await runRobustness({ durationMs: duration(values.duration), seed, members, faults, broken, clients: Number(values.clients) });
+const crash = values['crash-points'];
+const r = await runRobustness({
+  durationMs: duration(values.duration), seed, members, faults, broken, clients: Number(values.clients),
+  ...(crash === undefined ? {} : { crashPoints: crash.split(','), faultGapMs: [300, 800] as const }),
+});
 process.exitCode = r.ok ? 0 : 1;

@@ -27,6 +27,8 @@ export interface RunOptions {
   readonly maxOpsPerClient?: number;
   /** Pause between faults. */
   readonly faultGapMs?: readonly [number, number];
+  /** Failpoints failpoint-kill picks from (default: faults.ts CRASH_POINTS). */
+  readonly crashPoints?: readonly string[];
   readonly log?: (s: string) => void;
 }
 
@@ -72,7 +74,7 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     await sleep(Math.min(1500, o.durationMs / 4));
     while (faults.length > 0 && Date.now() < deadline - 2000) {
       const f = rng.pick(faults);
-      const what = await inject(f, cluster, clients, rng, log);
+      const what = await inject(f, cluster, clients, rng, log, o.crashPoints);
       faultCounts[f] = (faultCounts[f] ?? 0) + 1;
       log(`fault ${f}: ${what}`);
       await ensureHealthy(cluster, log);

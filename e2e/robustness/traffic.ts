@@ -123,6 +123,8 @@ export async function worker(w: number, rng: Rng, rec: Recorder, clients: readon
     if (o.ret !== null) {
       sh.maxRev = Math.max(sh.maxRev, o.rev);
       learnMods(o.result, seenMod, o);
+    } else if (o.definiteFailure) {
+      await new Promise((r) => setTimeout(r, 50)); // that member is down: do not spin
     }
   }
 }
@@ -215,6 +217,7 @@ export async function rangeWatcher(w: number, rng: Rng, rec: Recorder, clients: 
     const s = rec.session({ watcher: 100 + w, endpoint: c.endpoint, key: single ? k : `${prefix}k1`, end: single ? '' : `${prefix}k2`, startRevision: start, prevKv: rng.chance(0.5), main: false });
     const until = Date.now() + rng.int(1000, 4000);
     await session(rec, s, c, () => sh.stopping || Date.now() > until, () => undefined);
+    if (s.createdRev === 0) await new Promise((r) => setTimeout(r, 200)); // that member is down
   }
 }
 

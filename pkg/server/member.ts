@@ -59,6 +59,8 @@ export interface MemberTestHooks {
   readonly localReads?: boolean;
   /** The watch hub drops the events of the n-th (1-based) publish, once. */
   readonly dropWatchPublish?: number;
+  /** The applier writes the applied index after, not with, the applied effects. */
+  readonly splitAppliedIndex?: boolean;
 }
 
 export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHooks = {}): Promise<RunningMember> {
@@ -128,6 +130,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       handlers,
       onConfChange: () => ({ ops: [] }),
       installSnapshot: (snap) => snapshots.confirmInstalled(snap),
+      ...(hooks.splitAppliedIndex === true ? { splitAppliedIndex: true } : {}),
     });
     const snapshotter: Snapshotter = new Snapshotter({
       wal,

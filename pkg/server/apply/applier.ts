@@ -64,6 +64,11 @@ export interface ApplierOptions {
   readonly onConfChange: ConfChangeHandler;
   /** Replaces the whole state with a snapshot's. */
   readonly installSnapshot: (snap: Snapshot) => Promise<void>;
+  /**
+   * A deliberate defect for the robustness checkers' self-test (MemberTestHooks): write the applied
+   * index in a separate batch after the effects, so a crash in between re-applies entries.
+   */
+  readonly splitAppliedIndex?: boolean;
 }
 
 /** Commands whose effect is an MVCC write only (their `after` only publishes events): batched. */
@@ -231,7 +236,13 @@ export class Applier implements StateMachine {
     const last = b.last;
     if (b.ops.length > 0) {
       failpoint('apply-before-commit');
-      await this.#o.engine.write([...b.ops, appliedIndexOp(last)]);
+      if (this.#o.splitAppliedIndex === true) {
+        await this.#o.engine.write(b.ops);
+        failpoint('apply-after-commit');
+        await this.#o.engine.write([appliedIndexOp(last)]);
+      } else {
+        await this.#o.engine.write([...b.ops, appliedIndexOp(last)]);
+      }
       this.#durable = last.index;
       failpoint('apply-after-commit');
     }
@@ -282,7 +293,13 @@ export class Applier implements StateMachine {
     const ops = fx.ops ?? [];
     if (fx.mvcc !== undefined) {
       failpoint('apply-before-commit');
-      await this.#o.mvcc.commit(fx.mvcc, { extraOps: [...ops, appliedIndexOp(ctx)] });
+      if (this.#o.splitAppliedIndex === true) {
+        await this.#o.mvcc.commit(fx.mvcc, { extraOps: ops });
+        failpoint('apply-after-commit');
+        await this.#o.engine.write([appliedIndexOp(ctx)]);
+      } else {
+        await this.#o.mvcc.commit(fx.mvcc, { extraOps: [...ops, appliedIndexOp(ctx)] });
+      }
       this.#durable = ctx.index;
       failpoint('apply-after-commit');
     } else if (ops.length > 0) {
