@@ -12,7 +12,10 @@ export type Fault = (typeof FAULTS)[number];
 export const MULTI_MEMBER_FAULTS: readonly Fault[] = ['partition-leader', 'partition-follower', 'one-way', 'delay'];
 
 /** Crash points armed by failpoint-kill (kill@n on a random hit n). */
-export const CRASH_POINTS = ['wal-after-sync', 'apply-before-commit', 'apply-after-commit', 'raft-before-send', 'watch-before-send', 'compact-between-batches'] as const;
+export const CRASH_POINTS = [
+  'wal-after-sync', 'apply-before-commit', 'apply-after-commit', 'raft-before-send', 'watch-before-send', 'compact-between-batches',
+  'snapshot-receive-before', 'snapshot-receive-after', 'snapshot-install-before', 'snapshot-install-mid', 'snapshot-install-after',
+] as const;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -58,7 +61,9 @@ export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdC
     }
     case 'failpoint-kill': {
       const point = rng.pick(crashPoints);
-      const hit = await crashAt(cluster, any, `${point}=kill@${rng.int(3, 80)}`, log);
+      // Snapshot points are hit once per snapshot (the restarted member is behind: it gets one).
+      const n = point.startsWith('snapshot-') || point === 'compact-between-batches' ? rng.int(1, 2) : rng.int(3, 80);
+      const hit = await crashAt(cluster, any, `${point}=kill@${n}`, log);
       return `kill at ${point} on m${any}${hit ? '' : ' (not reached)'}`;
     }
     case 'power-loss': {
