@@ -33,8 +33,9 @@ export async function leaderOf(cluster: Cluster, clients: readonly EtcdClient[])
 }
 
 /** Restarts member i with failpoints armed, waits (bounded) for it to die at one, then restarts it clean. */
-async function crashAt(cluster: Cluster, i: number, spec: string, log: (s: string) => void): Promise<boolean> {
+async function crashAt(cluster: Cluster, i: number, spec: string, log: (s: string) => void, downMs = 0): Promise<boolean> {
   await cluster.kill(i);
+  if (downMs > 0) await sleep(downMs);
   cluster.start(i, { BERTH_FAILPOINTS: spec });
   const m = cluster.members[i];
   const died = await Promise.race([m?.exited?.then(() => true), sleep(10_000).then(() => false)]);
@@ -62,8 +63,9 @@ export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdC
     case 'failpoint-kill': {
       const point = rng.pick(crashPoints);
       // Snapshot points are hit once per snapshot (the restarted member is behind: it gets one).
-      const n = point.startsWith('snapshot-') || point === 'compact-between-batches' ? rng.int(1, 2) : rng.int(3, 80);
-      const hit = await crashAt(cluster, any, `${point}=kill@${n}`, log);
+      const n = point === 'snapshot-install-mid' || point === 'compact-between-batches' ? rng.int(1, 2) : point.startsWith('snapshot-') ? 1 : rng.int(3, 80);
+      // A member down for a few seconds is far enough behind to be sent a snapshot.
+      const hit = await crashAt(cluster, any, `${point}=kill@${n}`, log, point.startsWith('snapshot-') ? rng.int(3000, 6000) : 0);
       return `kill at ${point} on m${any}${hit ? '' : ' (not reached)'}`;
     }
     case 'power-loss': {
