@@ -87,8 +87,9 @@ export async function worker(w: number, rng: Rng, rec: Recorder, clients: readon
       const rev = Math.max(sh.compactedTo + 1, sh.maxRev - rng.int(0, 100));
       op = { kind: 'range', key: prefix, end: prefixEnd(prefix), limit: 0, revision: rev };
     } else if (p < 0.55) {
-      op = rng.chance(0.7) ? { kind: 'delete', key, end: '', prevKv: rng.chance(0.5) } : { kind: 'delete', key: keyName(prefix, rng.int(0, KEYS - 3)), end: keyName(prefix, KEYS), prevKv: false };
-      if (op.end !== '' && rng.chance(0.8)) op = { kind: 'delete', key, end: '', prevKv: true };
+      // Mostly single keys; now and then a short range (a wide one would empty the keyspace).
+      const from = rng.int(0, KEYS - 3);
+      op = rng.chance(0.93) ? { kind: 'delete', key, end: '', prevKv: rng.chance(0.5) } : { kind: 'delete', key: keyName(prefix, from), end: keyName(prefix, from + 3), prevKv: rng.chance(0.5) };
     } else if (p < 0.8) {
       // kube-apiserver GuaranteedUpdate / Create: compare mod_revision, put on success, read on failure.
       const mod = seenMod.get(key) ?? 0;
