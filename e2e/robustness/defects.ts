@@ -8,7 +8,7 @@ export const DEFECTS = ['local-reads', 'drop-watch-event', 'split-applied-index'
 export type Defect = (typeof DEFECTS)[number];
 
 /** Which publish the drop-watch-event defect swallows: late enough that every watcher is synced. */
-const DROPPED_PUBLISH = 40;
+const DROPPED_PUBLISH = 120;
 
 export function hooksFor(defects: readonly Defect[]): MemberTestHooks {
   return {
