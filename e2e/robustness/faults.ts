@@ -61,11 +61,13 @@ export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdC
       return `SIGKILL m${v}`;
     }
     case 'failpoint-kill': {
-      const point = rng.pick(crashPoints);
+      // A lone member sends no raft messages and receives no snapshots.
+      const usable = cluster.members.length > 1 ? crashPoints : crashPoints.filter((p) => !p.startsWith('snapshot-') && p !== 'raft-before-send');
+      const point = rng.pick(usable.length > 0 ? usable : crashPoints);
       // Snapshot points are hit once per snapshot (the restarted member is behind: it gets one).
-      const n = point === 'snapshot-install-mid' || point === 'compact-between-batches' ? rng.int(1, 2) : point.startsWith('snapshot-') ? 1 : rng.int(3, 80);
+      const hitAt = point === 'snapshot-install-mid' || point === 'compact-between-batches' ? rng.int(1, 2) : point.startsWith('snapshot-') ? 1 : rng.int(3, 80);
       // A member down for a few seconds is far enough behind to be sent a snapshot.
-      const hit = await crashAt(cluster, any, `${point}=kill@${n}`, log, point.startsWith('snapshot-') ? rng.int(3000, 6000) : 0);
+      const hit = await crashAt(cluster, any, `${point}=kill@${hitAt}`, log, point.startsWith('snapshot-') ? rng.int(3000, 6000) : 0);
       return `kill at ${point} on m${any}${hit ? '' : ' (not reached)'}`;
     }
     case 'power-loss': {
