@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs the compiled test tiers with Node's built-in test runner.
-// Usage: node scripts/run-tests.mjs <tier>... where tier is unit | integration | compat.
+// Usage: node scripts/run-tests.mjs <tier>... where tier is unit | integration | compat | robustness.
 // unit = dist/test/** except test/integration; integration = dist/test/integration/**;
-// compat = dist/e2e/compat/**. Extra args after `--` are passed to `node --test`.
+// compat = dist/e2e/compat/**; robustness = dist/e2e/robustness/** (fault-injection runs, minutes). Extra args after `--` are passed to `node --test`.
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -27,6 +27,7 @@ const roots = {
   unit: () => walk('dist/test').filter((f) => !f.startsWith(join('dist/test/integration'))),
   integration: () => walk('dist/test/integration'),
   compat: () => walk('dist/e2e/compat'),
+  robustness: () => walk('dist/e2e/robustness'),
 };
 const files = [];
 for (const t of tiers.length ? tiers : ['unit']) {

@@ -17,6 +17,7 @@ import type { IdGenerator } from './ids.js';
 import type { Reconfigurer } from './membership/reconfigure.js';
 import type { TlsMaterial } from '../tls/index.js';
 import type { MemberAuth } from './auth/member-auth.js';
+import type { MemberTestHooks } from './member.js';
 
 export interface MemberContext {
   readonly config: Config;
@@ -59,6 +60,8 @@ export interface MemberContext {
    * order, before the member serves the new state): reload in-memory copies of stored state.
    */
   onSnapshotInstalled?(fn: () => Promise<void> | void): void;
+  /** Deliberate defects for the robustness checkers' self-tests; empty in production (member.ts). */
+  readonly testHooks?: MemberTestHooks;
   /** Called at shutdown, in reverse registration order. */
   onStop(fn: () => Promise<void> | void): void;
   /**

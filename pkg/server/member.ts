@@ -59,7 +59,20 @@ export interface RunningMember {
   stop(): Promise<void>;
 }
 
-export async function startMember(cfg: Config, root: Logger): Promise<RunningMember> {
+/**
+ * Deliberate defects, for proving that the robustness checkers catch them (e2e/robustness). Only the
+ * test entry point e2e/robustness/broken-berth.ts passes these; cmd/berth and startServer never do.
+ */
+export interface MemberTestHooks {
+  /** Serve linearizable reads from local state without ReadIndex (stale reads on followers). */
+  readonly localReads?: boolean;
+  /** The watch hub drops the events of the n-th (1-based) publish, once. */
+  readonly dropWatchPublish?: number;
+  /** The applier writes the applied index after, not with, the applied effects. */
+  readonly splitAppliedIndex?: boolean;
+}
+
+export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHooks = {}): Promise<RunningMember> {
   const log = componentLogger(root, 'server');
   // TLS first: a missing certificate for an https URL stops the start before storage is opened.
   const tlsLog = componentLogger(root, 'tls');
@@ -152,6 +165,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       onConfChange: (cc, c) => reconfig.apply(cc, c),
       installSnapshot: (snap) => snapshots.confirmInstalled(snap),
       guard: applyGuard(auth, (id) => lessor.timeToLive(id, true)?.keys ?? []),
+      ...(hooks.splitAppliedIndex === true ? { splitAppliedIndex: true } : {}),
     });
     const snapshotter: Snapshotter = new Snapshotter({
       wal,
@@ -306,7 +320,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       header,
       // Client calls run with their auth header in scope (auth/gate.ts); server-originated ones have none.
       propose: (request, hdr) => trackProposal(ctx, proposer.propose(request, hdr ?? currentAuthHeader())),
-      linearizableRead: () => reads.wait(),
+      linearizableRead: hooks.localReads === true ? () => Promise.resolve({ ok: true, value: undefined }) : () => reads.wait(),
       raftStatus: () => node.status(),
       appliedIndex: () => applier.appliedIndex,
       leader: () => leader,
@@ -325,6 +339,7 @@ export async function startMember(cfg: Config, root: Logger): Promise<RunningMem
       onStop: (fn) => void closers.push(async () => fn()),
       onSnapshotInstalled: (fn) => void snapshotListeners.push(fn),
       clientTls,
+      testHooks: hooks,
     };
 
     const transferLeadership = (to: bigint): Promise<Outcome<void>> =>

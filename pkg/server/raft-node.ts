@@ -28,6 +28,7 @@ import {
 } from '../raft/index.js';
 import type { Wal } from '../storage/wal/index.js';
 import type { Logger } from '../log/index.js';
+import { failpoint } from '../failpoint/index.js';
 
 export interface Transport {
   /** Best effort, non-blocking; failures are reported back through reportUnreachable. */
@@ -191,7 +192,10 @@ export class RaftNode {
       while (!this.#stopped && this.#wantHold === 0 && this.#rn.hasReady()) {
         const rd = this.#rn.ready();
         if (rd.softState !== undefined) this.#o.onSoftState?.(rd.softState, this.#rn.status().term);
-        if (rd.messages.length > 0) this.#o.transport.send(rd.messages);
+        if (rd.messages.length > 0) {
+          failpoint('raft-before-send');
+          this.#o.transport.send(rd.messages);
+        }
         if (rd.snapshot !== undefined) await this.#o.stateMachine.installSnapshot(rd.snapshot);
         // Reads for the committed entries overlap the fsync below (the previous Ready is fully applied).
         // With nothing to apply (a lone proposal on an idle member), the entries being persisted are

@@ -9,7 +9,14 @@
  *
  * A round whose answer does not come (leader lost, message dropped) is re-sent every `retryMs`;
  * each waiter fails with 'timeout' at its own deadline.
+ *
+ * A request context is this process's random incarnation (8 bytes) then the round's sequence
+ * number (8 bytes). Answers to another incarnation's requests are ignored: after a restart the
+ * leader can still deliver read states it computed for the previous process (queued in its
+ * transport or its read-only queue), with that process's sequence numbers and an old index; taken
+ * as answers they would release new reads at a stale index (found by e2e/robustness).
  */
+import { randomBytes } from 'node:crypto';
 import { berthError } from '../errors/index.js';
 import type { Outcome } from './wait.js';
 
@@ -19,6 +26,8 @@ export interface ReadIndexDeps {
   appliedIndex(): number;
   readonly timeoutMs: number;
   readonly retryMs: number;
+  /** 8 bytes naming this process's requests; random by default. */
+  readonly incarnation?: Uint8Array;
 }
 
 interface Waiter {
@@ -43,9 +52,12 @@ export class ReadIndexBatcher {
   #seq = 0n;
   #flushScheduled = false;
   #timer: NodeJS.Timeout | undefined;
+  readonly #incarnation: Buffer;
 
   constructor(deps: ReadIndexDeps) {
     this.#deps = deps;
+    this.#incarnation = Buffer.from(deps.incarnation ?? randomBytes(8));
+    if (this.#incarnation.byteLength !== 8) throw new Error('read index incarnation must be 8 bytes');
   }
 
   /** Resolves once the local state reflects every write acknowledged before the call. Never rejects. */
@@ -62,8 +74,10 @@ export class ReadIndexBatcher {
 
   /** Feed every ReadState of a Ready. */
   onReadState(ctx: Uint8Array, index: number): void {
-    if (ctx.byteLength !== 8) return;
-    const seq = Buffer.from(ctx.buffer, ctx.byteOffset, 8).readBigUInt64BE(0);
+    if (ctx.byteLength !== 16) return;
+    const b = Buffer.from(ctx.buffer, ctx.byteOffset, 16);
+    if (!b.subarray(0, 8).equals(this.#incarnation)) return;
+    const seq = b.readBigUInt64BE(8);
     const answered: Waiter[] = [];
     this.#rounds = this.#rounds.filter((r) => {
       if (r.seq > seq) return true;
@@ -98,9 +112,10 @@ export class ReadIndexBatcher {
   #flush(): void {
     this.#flushScheduled = false;
     if (this.#pending.length === 0) return;
-    const ctx = Buffer.alloc(8);
+    const ctx = Buffer.alloc(16);
+    this.#incarnation.copy(ctx, 0);
     const seq = ++this.#seq;
-    ctx.writeBigUInt64BE(seq, 0);
+    ctx.writeBigUInt64BE(seq, 8);
     const round: Round = { seq, ctx, waiters: this.#pending, sentAt: Date.now() };
     this.#pending = [];
     this.#rounds.push(round);

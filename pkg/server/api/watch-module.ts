@@ -22,7 +22,12 @@ export const watchModule: ServiceModule = {
     });
     const auth = ctx.auth;
     const leader = new LeaderWatch(ctx.leader(), NO_LEADER_ELECTION_TIMEOUTS * ctx.config.electionTimeoutMs);
-    ctx.onEvents((events, revision) => hub.publish(events, revision));
+    const drop = ctx.testHooks?.dropWatchPublish;
+    let published = 0;
+    ctx.onEvents((events, revision) => {
+      if (++published === drop) return; // a deliberate defect, only ever set by e2e/robustness
+      hub.publish(events, revision);
+    });
     ctx.onSnapshotInstalled?.(() => hub.resync());
     ctx.onLeaderChange((l) => leader.update(l));
     ctx.onStop(() => {

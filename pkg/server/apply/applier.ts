@@ -26,6 +26,7 @@ import type { Logger } from '../../log/index.js';
 import type { RaftNode, StateMachine } from '../raft-node.js';
 import type { Outcome, WaitRegistry } from '../wait.js';
 import { appliedIndexOp, type AppliedIndex } from './applied-index.js';
+import { failpoint } from '../../failpoint/index.js';
 
 export type CommandCase = NonNullable<Command['request']>['$case'];
 
@@ -83,6 +84,11 @@ export interface ApplierOptions {
   /** Replaces the whole state with a snapshot's. */
   readonly installSnapshot: (snap: Snapshot) => Promise<void>;
   readonly guard?: CommandGuard;
+  /**
+   * A deliberate defect for the robustness checkers' self-test (MemberTestHooks): write the applied
+   * index in a separate batch after the effects, so a crash in between re-applies entries.
+   */
+  readonly splitAppliedIndex?: boolean;
 }
 
 /** Commands whose effect is an MVCC write only (their `after` only publishes events): batched. */
@@ -251,8 +257,16 @@ export class Applier implements StateMachine {
     this.#batch = emptyBatch();
     const last = b.last;
     if (b.ops.length > 0) {
-      await this.#o.engine.write([...b.ops, appliedIndexOp(last)]);
+      failpoint('apply-before-commit');
+      if (this.#o.splitAppliedIndex === true) {
+        await this.#o.engine.write(b.ops);
+        failpoint('apply-after-commit');
+        await this.#o.engine.write([appliedIndexOp(last)]);
+      } else {
+        await this.#o.engine.write([...b.ops, appliedIndexOp(last)]);
+      }
       this.#durable = last.index;
+      failpoint('apply-after-commit');
     }
     for (const p of b.prepared) this.#o.mvcc.markCommitted(p);
     if (last.index > this.#applied) {
@@ -309,8 +323,16 @@ export class Applier implements StateMachine {
     const fx = await handler(cmd, ctx);
     const ops = fx.ops ?? [];
     if (fx.mvcc !== undefined) {
-      await this.#o.mvcc.commit(fx.mvcc, { extraOps: [...ops, appliedIndexOp(ctx)] });
+      failpoint('apply-before-commit');
+      if (this.#o.splitAppliedIndex === true) {
+        await this.#o.mvcc.commit(fx.mvcc, { extraOps: ops });
+        failpoint('apply-after-commit');
+        await this.#o.engine.write([appliedIndexOp(ctx)]);
+      } else {
+        await this.#o.mvcc.commit(fx.mvcc, { extraOps: [...ops, appliedIndexOp(ctx)] });
+      }
       this.#durable = ctx.index;
+      failpoint('apply-after-commit');
     } else if (ops.length > 0) {
       await this.#write(ops, ctx);
     }
@@ -320,7 +342,9 @@ export class Applier implements StateMachine {
 
   async #write(ops: readonly BatchOp[], ctx: ApplyContext): Promise<void> {
     if (ops.length === 0) return;
+    failpoint('apply-before-commit');
     await this.#o.engine.write([...ops, appliedIndexOp(ctx)]);
     this.#durable = ctx.index;
+    failpoint('apply-after-commit');
   }
 }

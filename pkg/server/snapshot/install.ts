@@ -26,7 +26,7 @@ import {
   put,
   type Engine,
 } from '../../storage/engine/index.js';
-import { failpoint } from '../../storage/wal/failpoint.js';
+import { failpoint } from '../../failpoint/index.js';
 import { appliedIndexOp } from '../apply/applied-index.js';
 import { readArchive, verifyArchive, ArchiveError, type ArchiveMeta } from './archive.js';
 
@@ -73,8 +73,10 @@ export interface InstallOptions {
  */
 export async function installArchive(engine: Engine, snapDir: string, file: string, opts: InstallOptions = {}): Promise<ArchiveMeta> {
   const meta = await verifyArchive(join(snapDir, file));
+  failpoint('snapshot-install-before');
   await engine.write([put(INSTALL_MARKER_KEY, encodeMarker({ file, index: meta.index }))], { sync: true });
   await redo(engine, snapDir, { file, index: meta.index }, opts);
+  failpoint('snapshot-install-after');
   return meta;
 }
 

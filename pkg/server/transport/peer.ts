@@ -17,6 +17,7 @@ import type { TransportLimits, TransportLogger } from './options.js';
 import { peerTarget } from './peer-url.js';
 import { uploadSnapshot } from './snapshot-sender.js';
 import { PROTOCOL_VERSION, callHello, hex, openSendStream, refusalOf, type Refusal } from './wire.js';
+import { failpoint } from '../../failpoint/index.js';
 
 export interface PeerContext {
   readonly clusterId: bigint;
@@ -174,6 +175,7 @@ export class Peer {
     const run = async (): Promise<void> => {
       let ok = false;
       try {
+        failpoint('snapshot-send-before');
         const payload = this.#ctx.snapshotSource(m);
         const r = await uploadSnapshot(client, {
           message: m,
@@ -185,6 +187,7 @@ export class Peer {
           signal: abort.signal,
         });
         ok = r.ok;
+        if (r.ok) failpoint('snapshot-send-after');
         if (r.ok) this.#ctx.logger.info({ 'remote-peer-id': hex(this.id), index, bytes: r.bytes }, 'sent snapshot');
         else if (!abort.signal.aborted) {
           this.#ctx.logger.warn({ 'remote-peer-id': hex(this.id), index, error: r.reason }, 'failed to send snapshot');

@@ -15,6 +15,7 @@ import type { Message } from '../../raft/index.js';
 import { crc32 } from './checksum.js';
 import { messageFromPb } from './codec.js';
 import { hex, statusError } from './wire.js';
+import { failpoint } from '../../failpoint/index.js';
 
 export interface SnapshotReceiveContext {
   readonly clusterId: bigint;
@@ -51,6 +52,7 @@ export async function receiveSnapshot(
   let fh: FileHandle | undefined;
   let partPath: string | undefined;
   try {
+    failpoint('snapshot-receive-before');
     const r = await consume(call, ctx, async (p) => {
       partPath = p;
       fh = await open(p, 'wx', 0o600);
@@ -67,6 +69,7 @@ export async function receiveSnapshot(
     }
     const finalPath = (partPath as string).replace(/\.part$/, '.snap');
     await rename(partPath as string, finalPath);
+    failpoint('snapshot-receive-after');
     return { ...r, path: finalPath };
   } catch (err) {
     await fh?.close().catch(() => undefined);

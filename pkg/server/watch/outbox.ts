@@ -8,6 +8,8 @@
  * read costs at most the budget plus one response; the hub then moves its watchers to unsynced, to
  * catch up from storage once the stream has drained to half the budget.
  */
+import { failpoint } from '../../failpoint/index.js';
+
 export interface ResponseSink {
   /** Sends one encoded WatchResponse; `done` runs once the transport has taken it. */
   write(bytes: Buffer, done: () => void): void;
@@ -51,6 +53,7 @@ export class Outbox {
 
   push(responses: readonly Buffer[]): void {
     if (this.#closed) return;
+    failpoint('watch-before-send');
     for (const b of responses) {
       this.#pending += b.length;
       this.#sink.write(b, () => this.#taken(b.length));

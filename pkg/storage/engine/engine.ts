@@ -11,6 +11,7 @@ import { native, type NativeDb, type NativeOp, type NativeRange } from './bindin
 import { Cursor, type KeyValue } from './cursor.js';
 import type { BatchOp, WriteOptions } from './batch.js';
 import { EngineError, fromNative } from './errors.js';
+import { failpoint } from '../../failpoint/index.js';
 
 export interface OpenOptions {
   /** Create the directory and database if absent. Default true. */
@@ -200,6 +201,7 @@ export class Engine {
    * Rejects with 'range-too-large' (nothing written) if a delRange expands beyond the bound.
    */
   async write(ops: readonly BatchOp[], opts: WriteOptions = {}): Promise<void> {
+    failpoint('engine-write');
     let db = this.#open();
     const out: NativeOp[] = [];
     for (const op of ops) {

@@ -13,6 +13,7 @@ import { del, put, type BatchOp } from '../engine/index.js';
 import type { MvccBackend } from './backend.js';
 import { bytesEqual, INDEX_KEYSPACE, META_COMPACT_FINISHED, revisionKey } from './keys.js';
 import { readDescRevision, REVISION_BYTES } from './revision.js';
+import { failpoint } from '../../failpoint/index.js';
 
 export interface CompactionOptions {
   /** Deletions per write batch. */
@@ -47,6 +48,7 @@ export async function compactHistory(db: MvccBackend, C: bigint, opts: Compactio
     await db.write(ops);
     ops = [];
     batch++;
+    failpoint('compact-between-batches');
     return opts.proceed(batch);
   };
   for await (const chunk of db.iterateChunks({ ...INDEX_KEYSPACE, fillCache: false })) {

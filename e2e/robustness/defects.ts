@@ -1,0 +1,19 @@
+/**
+ * The deliberate defects of the test-only entry point broken-berth.ts, and the member hooks that
+ * produce them. Nothing under cmd/ or pkg/ imports this.
+ */
+import type { MemberTestHooks } from '../../pkg/server/member.js';
+
+export const DEFECTS = ['local-reads', 'drop-watch-event', 'split-applied-index'] as const;
+export type Defect = (typeof DEFECTS)[number];
+
+/** Which publish the drop-watch-event defect swallows: late enough that every watcher is synced. */
+const DROPPED_PUBLISH = 120;
+
+export function hooksFor(defects: readonly Defect[]): MemberTestHooks {
+  return {
+    ...(defects.includes('local-reads') ? { localReads: true } : {}),
+    ...(defects.includes('drop-watch-event') ? { dropWatchPublish: DROPPED_PUBLISH } : {}),
+    ...(defects.includes('split-applied-index') ? { splitAppliedIndex: true } : {}),
+  };
+}
