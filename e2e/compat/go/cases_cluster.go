@@ -185,7 +185,15 @@ func caseMemberChanges(t *T) {
 	t.expect(len(rm.Members) == t.cfg.members, "after MemberRemove: %d members", len(rm.Members))
 	_, err = t.cli.MemberRemove(t.ctx, id)
 	t.expectErr(err, rpctypes.ErrMemberNotFound, "remove a removed member")
-	_, err = t.cli.MemberPromote(t.ctx, id)
+	// etcd 3.4 forwards a promote from a follower to the leader over the peer port, and that
+	// forwarding sometimes times out for a removed member; the answer from the leader is the one
+	// compared, so a timeout is retried (bounded; the client rotates endpoints).
+	for i := 0; i < 6; i++ {
+		_, err = t.cli.MemberPromote(t.ctx, id)
+		if !errors.Is(err, rpctypes.ErrTimeout) {
+			break
+		}
+	}
 	t.expectErr(err, rpctypes.ErrMemberNotFound, "promote a removed member")
 	_, err = t.cli.MemberUpdate(t.ctx, 0x1234, []string{"http://127.0.0.1:4"})
 	t.expectErr(err, rpctypes.ErrMemberNotFound, "update an unknown member")
