@@ -372,7 +372,11 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
     });
     recordServices(grpcServer);
     // With client-cert-auth, a verified client certificate's CN is the user of calls without a token (etcd).
-    auth.setCertUser((call) => peerCertificateCommonName(call as Parameters<typeof peerCertificateCommonName>[0]));
+    // (JSON gateway calls are not grpc-js calls and have no auth context: no CN for them.)
+    auth.setCertUser((call) => {
+      const c = call as Partial<Parameters<typeof peerCertificateCommonName>[0]>;
+      return typeof c.getAuthContext === 'function' ? peerCertificateCommonName(c as Parameters<typeof peerCertificateCommonName>[0]) : undefined;
+    });
     guardServices(grpcServer, auth, () => reads.wait());
     const routes: Record<string, HttpRoute> = {};
     for (const m of SERVICE_MODULES) {
