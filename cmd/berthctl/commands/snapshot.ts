@@ -10,17 +10,9 @@ import { CommandError, Exit, type Context } from '../io.js';
 import { humanBytes, renderTable } from '../output/table.js';
 import { printJson } from '../output/json.js';
 import type { Command } from './command.js';
+import { fsyncDir } from '../../../pkg/server/snapshot/fsync-dir.js';
 
 const SHA256_BYTES = 32;
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 async function save(ctx: Context): Promise<number> {
   const args = ctx.flags.args;

@@ -19,7 +19,8 @@ function repoRoot(): string {
   }
 }
 
-const BUILD_TIMEOUT_MS = 10 * 60_000;
+/** The first build downloads the client module from the Go proxy. */
+export const BUILD_TIMEOUT_MS = 10 * 60_000;
 
 function goBinary(): string {
   const candidates = [process.env['GO_BIN'], 'go', '/usr/local/go/bin/go'].filter((c): c is string => c !== undefined && c !== '');
@@ -27,7 +28,9 @@ function goBinary(): string {
     const r = spawnSync(c, ['version'], { encoding: 'utf8' });
     if (r.status === 0) return c;
   }
-  throw new Error(`the Go toolchain is missing: \`go version\` failed for ${candidates.join(', ')}; install Go or set GO_BIN.`);
+  throw new Error(
+    `the Go toolchain is missing: \`go version\` failed for ${candidates.join(', ')}. The Go-client compatibility tests build e2e/compat/go with it; install Go (>= the version in e2e/compat/go/go.mod) or set GO_BIN.`,
+  );
 }
 
 export interface RunResult {
@@ -62,8 +65,10 @@ export async function buildGoProgram(): Promise<string> {
   if (existsSync(bin)) return bin;
   mkdirSync(dirname(bin), { recursive: true });
   const tmp = `${bin}.tmp-${process.pid}`;
+  const started = Date.now();
   const r = await runProgram(go, ['build', '-mod=readonly', '-buildvcs=false', '-o', tmp, '.'], {
     cwd: goDir,
+    // GOTOOLCHAIN=local: never download another toolchain; a too-old Go fails with its own message.
     env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' },
     timeoutMs: BUILD_TIMEOUT_MS,
   });
@@ -72,6 +77,9 @@ export async function buildGoProgram(): Promise<string> {
     throw new Error(`go build in ${goDir} failed (exit ${r.code}):\n${r.stderr}${r.stdout}`);
   }
   renameSync(tmp, bin);
+  // Binaries of older sources are dead weight.
+  for (const d of readdirSync(cacheRoot)) if (d !== digest) rmSync(join(cacheRoot, d), { recursive: true, force: true });
+  console.log(`# built ${bin} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return bin;
 }
 

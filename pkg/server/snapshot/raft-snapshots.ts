@@ -13,7 +13,7 @@
  * ConfState is as recent as the leader's applied state, so newly added members are in it.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConfState, Message, Snapshot } from '../../raft/index.js';
 import { STATE_KEYSPACES_START, type Engine } from '../../storage/engine/index.js';
@@ -23,6 +23,7 @@ import type { RaftNode } from '../raft-node.js';
 import type { Applier } from '../apply/applier.js';
 import { verifyArchive, writeArchive, type ArchiveMeta } from './archive.js';
 import { installArchive, readMarker } from './install.js';
+import { fsyncDir } from './fsync-dir.js';
 
 export interface RaftSnapshotsOptions {
   readonly engine: Engine;
@@ -161,11 +162,3 @@ export class RaftSnapshots {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}

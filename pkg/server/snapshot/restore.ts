@@ -14,7 +14,7 @@
  * the empty dir it was) or is complete; on any failure the sibling is removed.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { ClusterMember } from '../../config/index.js';
 import { MemberStore } from '../../membership/members.js';
@@ -26,6 +26,7 @@ import { decodeRev, encodeRev } from '../../storage/mvcc/compactor.js';
 import { readSnapshotFile } from '../api/maintenance-snapshot.js';
 import { loadOrBootstrap } from '../bootstrap.js';
 import { clusterIdOf, memberIdOf } from '../ids.js';
+import { fsyncDir } from './fsync-dir.js';
 
 export interface RestoreOptions {
   readonly snapshotPath: string;
@@ -64,15 +65,6 @@ function carryOver(key: Uint8Array, value: Uint8Array): Uint8Array | undefined {
     return encodeLeaseRecord({ ...r, remainingTtl: 0n });
   }
   return value;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function dirInUse(dir: string): Promise<boolean> {
