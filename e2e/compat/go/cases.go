@@ -43,7 +43,6 @@ var cases = []testCase{
 	{"concurrency/stm", caseSTM},
 	{"maintenance/status", caseStatus},
 	{"cluster/member-list", caseMemberList},
-	{"cluster/member-changes", caseMemberChanges},
 	{"maintenance/hashkv", caseHashKV},
 	{"maintenance/alarm-defrag-hash-snapshot", caseMaintenanceMisc},
 	// enables auth and always disables it again before returning
@@ -54,6 +53,5 @@ var cases = []testCase{
 
 // caseTimeouts raises the bound of cases that make several individually bounded calls.
 var caseTimeouts = map[string]time.Duration{
-	"lease/every-member":     60 * time.Second,
-	"cluster/member-changes": 60 * time.Second,
+	"lease/every-member": 60 * time.Second,
 }

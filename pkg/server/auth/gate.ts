@@ -43,9 +43,21 @@ type Handler = (call: AnyCall, cb?: (err: ServiceError | null, value?: unknown) 
 /** Resolves once this member has applied every write acknowledged before the call (ReadIndex). */
 export type LinearizableRead = () => Promise<{ readonly ok: boolean }>;
 
+/**
+ * identify(), but a token this member does not know yet gets one ReadIndex round first: a simple
+ * token is created by an Authenticate entry that another member may have applied (and answered)
+ * before this one, so the client may present it here a moment early.
+ */
+async function identifyCaughtUp(auth: MemberAuth, call: AnyCall, read: LinearizableRead): Promise<ReturnType<MemberAuth['identify']>> {
+  const id = auth.identify(call.metadata, call);
+  if (id.ok || id.error.kind !== 'invalidAuthToken') return id;
+  await read().catch(() => undefined);
+  return auth.identify(call.metadata, call);
+}
+
 /** The API-time check of one call; undefined = go ahead. */
 async function precheck(auth: MemberAuth, path: string, call: AnyCall, read: LinearizableRead): Promise<{ readonly error?: ErrorKind; readonly info?: AuthInfo }> {
-  const id = auth.identify(call.metadata, call);
+  const id = await identifyCaughtUp(auth, call, read);
   if (!id.ok) return { error: id.error.kind };
   if (id.info === undefined) return {};
   if (path === '/etcdserverpb.KV/Range') {
@@ -73,7 +85,10 @@ function wrap(auth: MemberAuth, read: LinearizableRead, path: string, unaryLike:
     // Client-streaming calls (Watch, LeaseKeepAlive) are checked per message by their services.
     if (streamingRequest) {
       const id = auth.identify(call.metadata, call);
-      return runAs(id.ok ? id.info : undefined, () => h(call, cb));
+      if (id.ok || id.error.kind !== 'invalidAuthToken') return runAs(id.ok ? id.info : undefined, () => h(call, cb));
+      // The stream's token may not be applied here yet: start it once caught up (its messages wait).
+      void identifyCaughtUp(auth, call, read).then((again) => runAs(again.ok ? again.info : undefined, () => h(call, cb)));
+      return;
     }
     const fail = (err: ServiceError): void => {
       if (unaryLike && cb !== undefined) cb(err);
