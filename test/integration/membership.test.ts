@@ -154,6 +154,11 @@ describe('membership changes with real processes under load', { timeout: 600_000
     const refusedPromote = await etcdctl(endpointOf(n), ['member', 'promote', n.id]);
     assert.equal(refusedPromote.code, 1);
     assert.match(refusedPromote.stderr, /code = Unavailable desc = etcdserver: rpc not supported for learner/);
+    // The JSON gateway answers the same (etcd's gateway goes through its gRPC server): 503, code 14.
+    const gw = await postJson(`${n.proc.clientUrl}/v3/kv/put`, { key: Buffer.from('learner-probe').toString('base64'), value: '' });
+    assert.equal(gw.status, 503, JSON.stringify(gw.json));
+    assert.equal(gw.json.code, 14);
+    assert.equal(gw.json.error, 'etcdserver: rpc not supported for learner');
     const read = await etcdctl(endpointOf(n), ['get', 'load/', '--prefix', '--keys-only', '--limit', '1', '--consistency=s']);
     assert.equal(read.code, 0, read.stderr);
     // Promote through a voter other than the leader when there is one: it forwards to the leader,
