@@ -11,6 +11,8 @@
 // - the Go client's JSON log lines on stderr (timestamps, random target names) are dropped.
 // Steps that wait for a condition (the learner catching up, a peer connected for the health interval)
 // retry the same command until it succeeds and record the final result; the retries are not compared.
+// While m1 is a learner, etcdctl get/put/del/endpoint status/member list/member promote are sent to
+// its own endpoint: a learner serves only Status and serializable Range.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { etcdctl, etcdctlVersion, type EtcdctlResult } from './support/etcdctl.js';
@@ -56,6 +58,16 @@ async function until(ep: string, args: readonly string[], transient: RegExp, dea
   }
 }
 
+/** Repeats an etcdctl command until its stdout matches `want` (bounded), returning the last result. */
+async function untilOut(ep: string, args: readonly string[], want: RegExp, deadlineMs = 20_000): Promise<EtcdctlResult> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const r = await etcdctl(ep, args);
+    if (want.test(r.stdout) || Date.now() > deadline) return r;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
 type Ports = readonly { client: number; peer: number }[];
 
 async function runScenario(flavor: Flavor, ports: Ports): Promise<Observed[]> {
@@ -80,6 +92,7 @@ async function runScenario(flavor: Flavor, ports: Ports): Promise<Observed[]> {
     };
 
     await step(['member', 'list']);
+    await step(['put', 'foo', 'bar']);
     const add = await etcdctl(r.ep0, ['member', 'add', 'm1', '--learner', '--peer-urls', peer(p1)]);
     r.newId = /Member\s+([0-9a-f]+) added/.exec(add.stdout)?.[1] ?? '';
     record('member add m1 --learner', add);
@@ -108,6 +121,17 @@ async function runScenario(flavor: Flavor, ports: Ports): Promise<Observed[]> {
       readyTimeoutMs: 40_000,
     });
     procs.push(m1);
+    // The learner refuses every client call but Status and serializable Range (etcd's interceptor).
+    // Its state may lag a moment: the serializable read is repeated until it shows the key (bounded).
+    const learnerRead = await untilOut(m1.endpoint, ['get', 'foo', '--consistency=s'], /^foo\nbar\n$/);
+    record('get foo --consistency=s (learner)', learnerRead);
+    await step(['get', 'foo'], undefined, m1.endpoint);
+    await step(['put', 'foo', 'baz'], undefined, m1.endpoint);
+    await step(['del', 'foo'], undefined, m1.endpoint);
+    // endpoint status: endpoint, ID, version, is leader, is learner (DB size and raft indexes differ).
+    await step(['endpoint', 'status'], (out) => out.split('\n').map((l) => l.split(', ').filter((_c, i) => [0, 1, 2, 4, 5].includes(i)).join(', ')).join('\n'), m1.endpoint);
+    await step(['member', 'list'], undefined, m1.endpoint);
+    await step(['member', 'promote', r.newId], undefined, m1.endpoint);
     record('member promote NEW (once in sync)', await until(r.ep0, ['member', 'promote', r.newId], /in sync with leader/));
     // The new member publishes its name once it knows the leader.
     const deadline = Date.now() + 20_000;

@@ -48,6 +48,7 @@ import { Snapshotter } from './snapshot/snapshotter.js';
 import { currentAuthHeader, MemberAuth } from './auth/member-auth.js';
 import { applyGuard } from './auth/guard.js';
 import { guardServices } from './auth/gate.js';
+import { gateLearnerCalls } from './learner-gate.js';
 
 export interface RunningMember {
   readonly memberId: bigint;
@@ -377,6 +378,8 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       const c = call as Partial<Parameters<typeof peerCertificateCommonName>[0]>;
       return typeof c.getAuthContext === 'function' ? peerCertificateCommonName(c as Parameters<typeof peerCertificateCommonName>[0]) : undefined;
     });
+    // A learner refuses client calls (etcd's interceptor); checked before the auth gate, like etcd.
+    gateLearnerCalls(grpcServer, () => members.get(memberId)?.isLearner === true);
     guardServices(grpcServer, auth, () => reads.wait());
     const routes: Record<string, HttpRoute> = {};
     for (const m of SERVICE_MODULES) {

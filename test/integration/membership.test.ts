@@ -6,9 +6,11 @@
  *   → remove the leader (it answers, then stops by itself; its old data dir cannot come back)
  *   → grow back to 3 → replace a dead member (SIGKILL, remove while down, restart on the old dir is
  *     refused by the peers, wipe, add again, rejoin, promote)
+ *   → grow 3 → 5 by learners → shrink 5 → 3 (remove a follower, then the leader; both stop by themselves)
  *
  * and at the end every acknowledged write is on every member, and HashKV agrees at the same revision.
- * Also: strict reconfig check (unhealthy while a voter is down), promote forwarded by a follower.
+ * Also: strict reconfig check (unhealthy while a voter is down), promote forwarded by a follower, and
+ * a learner refusing writes and a promote sent to its own endpoint (etcd's learner interceptor).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +25,8 @@ interface Node {
   proc: ServerProcess;
   /** hex member ID */
   id: string;
+  /** Started as a learner and not promoted yet: it refuses writes, so the load skips it. */
+  learner?: boolean;
 }
 
 const peerUrl = (port: number): string => `http://127.0.0.1:${port}`;
@@ -84,7 +88,7 @@ class Load {
   }
 }
 
-describe('membership changes with real processes under load', { timeout: 420_000 }, () => {
+describe('membership changes with real processes under load', { timeout: 600_000 }, () => {
   const nodes: Node[] = [];
   const dead: ServerProcess[] = [];
   let clusterUrls = '';
@@ -120,7 +124,7 @@ describe('membership changes with real processes under load', { timeout: 420_000
       return agreed ? live().find((n) => n.id === l) : undefined;
     }, 'one leader every live member agrees on', 400, 50);
 
-  /** member add --learner, start it joining the cluster, promote it once it caught up. */
+  /** member add --learner, start it joining the cluster, promote it (through a voter) once it caught up. */
   const grow = async (n: Node, via: () => Node): Promise<void> => {
     const add = await ctlUntil(() => endpointOf(via()), ['member', 'add', n.name, '--learner', '--peer-urls', peerUrl(n.peer)], /unhealthy cluster/);
     assert.equal(add.code, 0, add.stderr);
@@ -138,13 +142,33 @@ describe('membership changes with real processes under load', { timeout: 420_000
       extraArgs: ['--initial-cluster-state', 'existing'],
       readyTimeoutMs: 40_000,
     });
+    n.learner = true;
     n.id = id[1] ?? '';
     const learners = (await memberList(via())).filter((m) => m.learner).map((m) => m.id);
     assert.deepEqual(learners, [n.id]);
-    // Promote through the new learner itself: it forwards to the leader, which checks it caught up.
-    const promote = await ctlUntil(() => endpointOf(n), ['member', 'promote', n.id], /in sync with leader|unhealthy cluster|not enough started/);
+    // The learner serves only Status and serializable Range (etcd): a write and a promote sent to it
+    // are refused with etcd's error (the promote is not forwarded), a serializable read is served.
+    const refusedPut = await etcdctl(endpointOf(n), ['put', 'learner-probe', 'x']);
+    assert.equal(refusedPut.code, 1);
+    assert.match(refusedPut.stderr, /Error: etcdserver: rpc not supported for learner/);
+    const refusedPromote = await etcdctl(endpointOf(n), ['member', 'promote', n.id]);
+    assert.equal(refusedPromote.code, 1);
+    assert.match(refusedPromote.stderr, /code = Unavailable desc = etcdserver: rpc not supported for learner/);
+    // The JSON gateway answers the same (etcd's gateway goes through its gRPC server): 503, code 14.
+    const gw = await postJson(`${n.proc.clientUrl}/v3/kv/put`, { key: Buffer.from('learner-probe').toString('base64'), value: '' });
+    assert.equal(gw.status, 503, JSON.stringify(gw.json));
+    assert.equal(gw.json.code, 14);
+    assert.equal(gw.json.error, 'etcdserver: rpc not supported for learner');
+    const read = await etcdctl(endpointOf(n), ['get', 'load/', '--prefix', '--keys-only', '--limit', '1', '--consistency=s']);
+    assert.equal(read.code, 0, read.stderr);
+    // Promote through a voter other than the leader when there is one: it forwards to the leader,
+    // which checks that the learner caught up.
+    const leader = await leaderOf();
+    const voter = (): Node => live().find((m) => !m.learner && m !== leader) ?? via();
+    const promote = await ctlUntil(() => endpointOf(voter()), ['member', 'promote', n.id], /in sync with leader|unhealthy cluster|not enough started/);
     assert.equal(promote.code, 0, promote.stderr);
     assert.match(promote.stdout, new RegExp(`Member\\s+${n.id} promoted in cluster\\s+${clusterUrls}`));
+    n.learner = false;
     const after = await memberList(via());
     assert.equal(after.find((m) => m.id === n.id)?.learner, false);
     assert.equal(after.find((m) => m.id === n.id)?.name, n.name, 'the new member published its name');
@@ -168,8 +192,8 @@ describe('membership changes with real processes under load', { timeout: 420_000
     first.id = st.self;
     const hdr = await postJson(`${first.proc.clientUrl}/v3/cluster/member/list`, {});
     clusterUrls = BigInt(String((hdr.json.header as Record<string, unknown>).cluster_id)).toString(16);
-    load = new Load(() => live().map(endpointOf));
-    load.start(4, 8000);
+    load = new Load(() => live().filter((n) => n.learner !== true).map(endpointOf));
+    load.start(4, 20_000);
   });
 
   after(async () => {
@@ -266,8 +290,45 @@ describe('membership changes with real processes under load', { timeout: 420_000
     assert.equal((await memberList(m3)).length, 3);
   });
 
-  it('every acknowledged write is on every member; HashKV agrees at the same revision', async () => {
+  it('grows 3 → 5 by learners, then shrinks 5 → 3 removing a follower and then the leader', async () => {
+    const before = load.acked.size;
+    const m4 = await newNode('m4');
+    nodes.push(m4);
+    await grow(m4, () => live()[0] as Node);
+    const m5 = await newNode('m5');
+    nodes.push(m5);
+    await grow(m5, () => live()[0] as Node);
+    const five = await memberList(m5);
+    assert.equal(five.length, 5);
+    assert.ok(five.every((m) => !m.learner && m.name !== ''), JSON.stringify(five));
+
+    /** etcdctl member remove through a member other than the removed one; it stops by itself. */
+    const removeAndWait = async (victim: Node): Promise<void> => {
+      const via = live().find((n) => n !== victim) as Node;
+      const r = await ctlUntil(() => endpointOf(via), ['member', 'remove', victim.id], /unhealthy cluster/);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`Member\\s+${victim.id} removed from cluster\\s+${clusterUrls}`));
+      victim.id = '';
+      const exited = await Promise.race([victim.proc.exited.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 20_000).unref())]);
+      assert.ok(exited, `${victim.name} stops by itself once removed`);
+      dead.push(victim.proc);
+    };
+    const leader = await leaderOf();
+    await removeAndWait(live().find((n) => n !== leader) as Node);
+    assert.equal((await memberList(leader)).length, 4);
+    await removeAndWait(leader);
+    const newLeader = await leaderOf();
+    assert.notEqual(newLeader, leader);
+    const three = await memberList(newLeader);
+    assert.equal(three.length, 3);
+    assert.deepEqual(three.map((m) => m.id).sort(), live().map((n) => n.id).sort());
+    // The write load kept being acknowledged through the changes (it is bounded; see Load.start).
+    await waitFor(async () => (load.acked.size > before + 100 ? true : undefined), 'writes acknowledged after the shrink', 100, 100);
+  });
+
+  it('every acknowledged write is on every member; HashKV agrees at the same revision', async (t) => {
     await load.stop();
+    t.diagnostic(`${load.acked.size} writes acknowledged, ${load.errors} failed or unknown`);
     assert.ok(load.acked.size > 100, `only ${load.acked.size} writes acknowledged (${load.errors} errors)`);
     const members = live();
     assert.equal(members.length, 3);

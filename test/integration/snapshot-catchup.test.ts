@@ -100,10 +100,14 @@ describe('catch-up by raft snapshot (3 real members)', { timeout: 240_000 }, () 
   it('a follower offline past the compacted log receives a snapshot and catches up', async () => {
     const { leader, follower } = await roles();
     await putMany(leader, 'a/', 20);
+    const snapshots = (): number => (leader.proc.output().match(/"saved snapshot"/g) ?? []).length;
     await follower.proc.kill('SIGKILL');
+    const snapshotsBefore = snapshots();
     await putMany(leader, 'b/', 300);
     const leaderLog = leader.proc.output();
     assert.match(leaderLog, /compacted raft logs/, 'the leader compacted its log');
+    // Offline for more than two snapshot intervals (300 entries at --snapshot-count 50).
+    assert.ok(snapshots() - snapshotsBefore >= 2, `only ${snapshots() - snapshotsBefore} snapshots while the follower was down`);
     follower.proc = await restart(follower);
     await assertConverged('b/', 300);
     await assertConverged('a/', 20);
