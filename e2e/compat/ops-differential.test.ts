@@ -275,7 +275,7 @@ function hashAgree(s: string): string {
  * - DB SIZE / dbSize / dbSizeInUse: storage engine sizes (bbolt vs berth's engine);
  * - raft index and raft applied index: both servers append different internal entries (etcd writes
  *   membership attributes and version entries at start-up);
- * - TTL remaining (`remaining(59s)`, `"TTL":59`): depends on when the command ran within the second;
+ * - TTL remaining (`remaining(59s)`, `"TTL":59`, timetolive's `"ttl":59`): depends on when the command ran within the second;
  * - the order of a lease's attached keys (timetolive --keys): etcd lists them in Go map iteration order,
  *   which is random; they are sorted;
  * - `Snapshot saved at …`: unchanged; the JSON progress log lines (timestamps, sizes) are dropped along
@@ -299,6 +299,7 @@ function normalize(text: string, c: Ctx): string {
     .replace(/attached keys\(\[([^\]]*)\]\)/g, (_m, k: string) => `attached keys([${k.split(' ').sort().join(' ')}])`)
     .replace(/"keys":\[([^\]]*)\]/g, (_m, k: string) => `"keys":[${k.split(',').sort().join(',')}]`)
     .replace(/"TTL":(\d+)/g, (m, v: string) => (Number(v) > 100 ? m : '"TTL":N'))
+    .replace(/"ttl":(\d+)/g, (m, v: string) => (Number(v) > 100 ? m : '"ttl":N'))
     .replace(/^(\| [^|]+\| [^|]+\| [^|]+\| )[^|]+(\|[^|]+\|[^|]+\|[^|]+\| )\s*\d+ \|\s*\d+ \|/gm, '$1DBSIZE $2RAFTINDEX | APPLIED |')
     .replace(/^(127\.0\.0\.1:\d+, [0-9a-f]+, [0-9.]+, )[^,]+(, [a-z]+, [a-z]+, \d+, )\d+, \d+/gm, '$1DBSIZE$2RAFTINDEX, APPLIED');
 }
