@@ -8,9 +8,10 @@
  * server). etcd 3.4 refuses every stream on a learner; 3.5.x later allows Maintenance.Snapshot — berth
  * follows 3.4 (see docs/membership.md).
  */
-import type { Server, ServiceDefinition, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Server, ServiceError } from '@grpc/grpc-js';
 import { berthError } from '../errors/index.js';
 import { toServiceError } from './errors.js';
+import { wrapServices, type MethodHandler } from './service-wrap.js';
 
 interface AnyCall {
   readonly request?: unknown;
@@ -35,22 +36,15 @@ export function supportedForLearner(path: string, request: unknown): boolean {
  * auth gate so the learner check runs first.
  */
 export function gateLearnerCalls(server: Server, isLearner: () => boolean): void {
-  const add = server.addService.bind(server);
-  server.addService = (service: ServiceDefinition, implementation: UntypedServiceImplementation): void => {
-    const wrapped: UntypedServiceImplementation = { ...implementation };
-    for (const [name, def] of Object.entries(service)) {
-      const handler = implementation[name];
-      if (typeof handler !== 'function') continue;
-      const h = handler as Handler;
-      const unary = !def.requestStream && !def.responseStream;
-      const gated: Handler = (call, cb) => {
-        if (!isLearner() || (unary && supportedForLearner(def.path, call.request))) return h(call, cb);
-        const err = toServiceError(berthError('notSupportedForLearner'));
-        if (!def.responseStream && cb !== undefined) cb(err);
-        else call.emit('error', err);
-      };
-      wrapped[name] = gated as UntypedServiceImplementation[string];
-    }
-    add(service, wrapped);
-  };
+  wrapServices(server, (def, handler) => {
+    const h = handler as Handler;
+    const unary = !def.requestStream && !def.responseStream;
+    const gated: Handler = (call, cb) => {
+      if (!isLearner() || (unary && supportedForLearner(def.path, call.request))) return h(call, cb);
+      const err = toServiceError(berthError('notSupportedForLearner'));
+      if (!def.responseStream && cb !== undefined) cb(err);
+      else call.emit('error', err);
+    };
+    return gated as MethodHandler;
+  });
 }

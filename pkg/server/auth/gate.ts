@@ -9,12 +9,13 @@
  * else is checked at apply (see guard.ts) or, for Watch, per create request (watchPermission).
  */
 import { status } from '@grpc/grpc-js';
-import type { Metadata, Server, ServiceDefinition, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Metadata, Server, ServiceError } from '@grpc/grpc-js';
 import { checkAdmin, checkOp, type AuthInfo } from '../../auth/index.js';
 import { berthError, wireErrorOf, type ErrorKind } from '../../errors/index.js';
 import type * as pb from '../../proto/gen/etcdserverpb/rpc.js';
 import { toServiceError } from '../errors.js';
 import { runAs, type MemberAuth } from './member-auth.js';
+import { wrapServices, type MethodHandler } from '../service-wrap.js';
 
 const ADMIN_PATHS: ReadonlySet<string> = new Set([
   '/etcdserverpb.Maintenance/Defragment',
@@ -110,16 +111,7 @@ function wrap(auth: MemberAuth, read: LinearizableRead, path: string, unaryLike:
 
 /** Wraps `server.addService` so every service added afterwards goes through the gate. */
 export function guardServices(server: Server, auth: MemberAuth, read: LinearizableRead): void {
-  const add = server.addService.bind(server);
-  server.addService = (service: ServiceDefinition, implementation: UntypedServiceImplementation): void => {
-    const wrapped: UntypedServiceImplementation = { ...implementation };
-    for (const [name, def] of Object.entries(service)) {
-      const handler = implementation[name];
-      if (typeof handler !== 'function') continue;
-      wrapped[name] = wrap(auth, read, def.path, !def.responseStream, def.requestStream, handler as Handler) as UntypedServiceImplementation[string];
-    }
-    add(service, wrapped);
-  };
+  wrapServices(server, (def, handler) => wrap(auth, read, def.path, !def.responseStream, def.requestStream, handler as Handler) as MethodHandler);
 }
 
 /**

@@ -6,7 +6,8 @@
  * observers (gRPC metrics) see every call's start and final status code.
  */
 import { EventEmitter } from 'node:events';
-import { Metadata, status, type Server, type ServiceDefinition, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Metadata, status, type Server, type ServiceError } from '@grpc/grpc-js';
+import { wrapServices, type MethodHandler } from '../service-wrap.js';
 
 interface Recorded {
   readonly type: CallType;
@@ -63,25 +64,18 @@ export function recordServices(server: Server): void {
   if (registries.has(server)) return;
   const table = new Map<string, Recorded>();
   registries.set(server, table);
-  const add = server.addService.bind(server);
-  server.addService = (service: ServiceDefinition, implementation: UntypedServiceImplementation): void => {
-    const wrapped: UntypedServiceImplementation = { ...implementation };
-    for (const [name, def] of Object.entries(service)) {
-      const handler = implementation[name];
-      if (typeof handler !== 'function') continue;
-      const type: CallType = def.requestStream
-        ? def.responseStream
-          ? 'bidi_stream'
-          : 'client_stream'
-        : def.responseStream
-          ? 'server_stream'
-          : 'unary';
-      const h = instrument(server, def.path, type, handler as (...args: unknown[]) => void);
-      wrapped[name] = h as UntypedServiceImplementation[string];
-      table.set(def.path, { type, handler: h });
-    }
-    add(service, wrapped);
-  };
+  wrapServices(server, (def, handler) => {
+    const type: CallType = def.requestStream
+      ? def.responseStream
+        ? 'bidi_stream'
+        : 'client_stream'
+      : def.responseStream
+        ? 'server_stream'
+        : 'unary';
+    const h = instrument(server, def.path, type, handler as (...args: unknown[]) => void);
+    table.set(def.path, { type, handler: h });
+    return h as MethodHandler;
+  });
 }
 
 export type UnaryResult = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly code: status; readonly message: string };
