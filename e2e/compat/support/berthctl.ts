@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EtcdctlOptions, EtcdctlResult } from './etcdctl.js';
+import { runCli, type EtcdctlOptions, type EtcdctlResult } from './etcdctl.js';
 
 function berthctlCommand(): { cmd: string; args: string[] } {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -28,20 +28,7 @@ function childEnv(): NodeJS.ProcessEnv {
 /** Runs `berthctl <args>` to completion (or until the timeout kills it). */
 export async function berthctl(args: readonly string[], opts: EtcdctlOptions = {}): Promise<EtcdctlResult> {
   const { cmd, args: pre } = berthctlCommand();
-  const child = spawn(cmd, [...pre, ...args], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(opts.stdin ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-  try {
-    const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-    return { code, signal, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
+  return runCli(cmd, [...pre, ...args], childEnv(), opts, 30_000);
 }
 
 /**

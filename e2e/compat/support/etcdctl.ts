@@ -56,15 +56,20 @@ function baseArgs(endpoint: string): string[] {
 
 /** Runs `etcdctl <args>` to completion (or until the timeout kills it). */
 export async function etcdctl(endpoint: string, args: readonly string[], opts: EtcdctlOptions = {}): Promise<EtcdctlResult> {
-  const child = spawn(BINARY, [...baseArgs(endpoint), ...args], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  return runCli(BINARY, [...baseArgs(endpoint), ...args], childEnv(), opts, 15_000);
+}
+
+/** Runs a command-line client to completion (or until `opts.timeoutMs`, else `defaultTimeoutMs`, kills it). */
+export async function runCli(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, opts: EtcdctlOptions, defaultTimeoutMs: number): Promise<EtcdctlResult> {
+  const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  // etcdctl may exit before reading stdin; the EPIPE that follows is not an error of the test.
+  // The client may exit before reading stdin; the EPIPE that follows is not an error of the test.
   child.stdin.on('error', () => undefined);
   child.stdin.end(opts.stdin ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? defaultTimeoutMs);
   try {
     const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
     return { code, signal, stdout, stderr };
