@@ -85,7 +85,9 @@ export interface StoreTls {
 
 export function makeStoreTls(dir: string): StoreTls {
   const ca = makeCa(dir, 'store-ca');
-  const server = makeLeaf(dir, 'store-server', ca, { cn: 'berth-e2e-store', usages: ['serverAuth'] });
+  // serverAuth and clientAuth: etcd's gRPC gateway dials its own client port presenting this certificate
+  // (etcd 3.4 refuses it otherwise: "x509: certificate specifies an incompatible key usage").
+  const server = makeLeaf(dir, 'store-server', ca, { cn: 'berth-e2e-store', usages: ['serverAuth', 'clientAuth'] });
   const client = makeLeaf(dir, 'apiserver-etcd-client', ca, { cn: 'kube-apiserver-etcd-client', sans: [], usages: ['clientAuth'] });
   return { ca: ca.cert, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key };
 }
