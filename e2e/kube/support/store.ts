@@ -37,7 +37,21 @@ export class StoreCluster {
     this.#initialCluster = slots.map((s) => `${s.name}=http://127.0.0.1:${s.peer}`).join(',');
   }
 
+  /**
+   * Starts the cluster; when a member cannot bind its port (freePort releases the port before the member
+   * binds it, and on a shared machine another process can take it in between), retries on fresh ports.
+   */
   static async start(flavor: Flavor, n = 3, tls?: StoreTls): Promise<StoreCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await StoreCluster.#startOnce(flavor, n, tls);
+      } catch (e) {
+        if (attempt >= 3 || !String(e).includes('address already in use')) throw e;
+      }
+    }
+  }
+
+  static async #startOnce(flavor: Flavor, n: number, tls: StoreTls | undefined): Promise<StoreCluster> {
     const root = mkdtempSync(join(tmpdir(), `kube-${flavor}-`));
     const slots: Slot[] = [];
     for (let i = 0; i < n; i++) {
