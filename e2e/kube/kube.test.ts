@@ -404,7 +404,7 @@ for (const c of cases) {
         // ... and the store does require one: without a client certificate etcdctl is refused.
         const tls = store.tls;
         assert.ok(tls !== undefined);
-        await assert.rejects(store.etcdctlWith([`--cacert=${tls.ca}`], ['get', 'compact_rev_key'], 30_000));
+        await assert.rejects(store.etcdctlWith([`--cacert=${tls.ca}`, '--command-timeout=3s'], ['get', 'compact_rev_key'], 30_000));
         await waitFor('the refusal in a member log', 10_000, async () => (/rejected connection/.test(store.output()) ? true : undefined), 200);
       }
 
