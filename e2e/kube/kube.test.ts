@@ -1,8 +1,9 @@
 /**
  * A real kube-apiserver (built from the Go module proxy by e2e/kube/build/build.sh) on a 3-member berth
- * cluster, then the same suite on a 3-member etcd cluster for comparison. Driven with kubectl and the raw
- * HTTPS API. Run with `npm run e2e:kube`; BERTH_KUBE_FLAVORS=berth (or etcd) runs one flavour only.
- * See docs/kube.md.
+ * cluster, then the same suite on a 3-member etcd cluster for comparison, then a subset with TLS between
+ * kube-apiserver and berth (https client URLs, --client-cert-auth, --etcd-cafile/certfile/keyfile).
+ * Driven with kubectl and the raw HTTPS API. Run with `npm run e2e:kube`; BERTH_KUBE_FLAVORS picks the
+ * flavours (berth, etcd, berth-tls, etcd-tls; default berth,etcd,berth-tls). See docs/kube.md.
  */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Flavor } from '../compat/support/servers.js';
 import { KubeApiserver, KUBE_VERSION, kubectlPath } from './support/apiserver.js';
-import { makePki, type KubePki } from './support/certs.js';
+import { makePki, makeStoreTls, type KubePki } from './support/certs.js';
 import {
   boundedParallel,
   configMap,
@@ -20,13 +21,27 @@ import {
   type KubeList,
   type KubeObject,
 } from './support/objects.js';
-import { etcdctl, isCompacted, StoreCluster } from './support/store.js';
+import { StoreCluster } from './support/store.js';
 
-const flavors = (process.env['BERTH_KUBE_FLAVORS'] ?? 'berth,etcd').split(',').filter((f): f is Flavor => f === 'berth' || f === 'etcd');
+/** A flavour: the store, and whether kube-apiserver talks to it over TLS with client certificates. */
+interface Case {
+  readonly label: string;
+  readonly store: Flavor;
+  readonly tls: boolean;
+}
+const KNOWN = ['berth', 'etcd', 'berth-tls', 'etcd-tls'];
+const cases: Case[] = (process.env['BERTH_KUBE_FLAVORS'] ?? 'berth,etcd,berth-tls')
+  .split(',')
+  .map((f) => f.trim())
+  .filter((f) => f !== '')
+  .map((f) => {
+    if (!KNOWN.includes(f)) throw new Error(`BERTH_KUBE_FLAVORS: unknown flavour ${f} (known: ${KNOWN.join(', ')})`);
+    return { label: f, store: f.startsWith('berth') ? 'berth' : 'etcd', tls: f.endsWith('-tls') };
+  });
 const COMPACTION_INTERVAL_S = 10;
 const EVENT_TTL_S = 10;
 /** Each flavour's workload timings (seconds), for the ratio table printed at the end. */
-const timings = new Map<Flavor, Map<string, number>>();
+const timings = new Map<string, Map<string, number>>();
 
 /** Where the apiserver/controller-manager logs of the last run are kept (the work dir itself is removed). */
 const LOG_ROOT = join(tmpdir(), 'berth-kube-logs');
@@ -41,19 +56,25 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-for (const flavor of flavors) {
-  describe(`kube-apiserver ${KUBE_VERSION} on a 3-member ${flavor} cluster`, { concurrency: false }, () => {
+for (const c of cases) {
+  const flavor = c.store;
+  // The TLS flavours run a subset (what the transport can change); the rest is transport-independent.
+  const full = c.tls ? (name: string, fn: () => Promise<void>) => test(name, { skip: 'plain-http flavours only' }, fn) : test;
+  const where = c.tls ? `a 3-member ${flavor} cluster over TLS (client certificates)` : `a 3-member ${flavor} cluster`;
+  describe(`kube-apiserver ${KUBE_VERSION} on ${where}`, { concurrency: false }, () => {
     let work: string;
     let pki: KubePki;
     let store: StoreCluster;
     let kube: KubeApiserver;
 
     before(async () => {
-      work = mkdtempSync(join(tmpdir(), `kube-e2e-${flavor}-`));
+      work = mkdtempSync(join(tmpdir(), `kube-e2e-${c.label}-`));
       pki = makePki(work);
-      store = await StoreCluster.start(flavor, 3);
+      const storeTls = c.tls ? makeStoreTls(work) : undefined;
+      store = await StoreCluster.start(flavor, 3, storeTls);
       kube = await KubeApiserver.start({
         etcdServers: store.clientUrls,
+        etcdTls: storeTls,
         workDir: work,
         pki,
         compactionInterval: `${COMPACTION_INTERVAL_S}s`,
@@ -67,7 +88,7 @@ for (const flavor of flavors) {
       const storeLog = store?.output() ?? '';
       await store?.stop();
       if (work !== undefined) {
-        const keep = join(LOG_ROOT, flavor);
+        const keep = join(LOG_ROOT, c.label);
         rmSync(keep, { recursive: true, force: true });
         mkdirSync(keep, { recursive: true });
         writeFileSync(join(keep, 'store.log'), storeLog);
@@ -221,7 +242,7 @@ for (const flavor of flavors) {
       await kube.kubectl(['delete', 'namespace', ns, '--wait=false']);
     });
 
-    test('a watch from a resourceVersion the store compacted gets 410 Gone', async () => {
+    full('a watch from a resourceVersion the store compacted gets 410 Gone', async () => {
       const ns = 'e2e-gone';
       await kube.kubectl(['create', 'namespace', ns]);
       const created = await kube.api('POST', `/api/v1/namespaces/${ns}/configmaps`, configMap(ns, 'g0', { v: '0' }));
@@ -251,7 +272,7 @@ for (const flavor of flavors) {
       const key = `/registry/configmaps/${ns}/g0`;
       await waitFor('kube to compact past rv0', 6 * COMPACTION_INTERVAL_S * 1000, async () => {
         await patch(String(Date.now())); // keep the revision moving
-        return (await isCompacted(store.endpoints, key, rv0)) ? true : undefined;
+        return (await store.isCompacted(key, rv0)) ? true : undefined;
       }, 1000);
       const gone = await kube.watchLines(`/api/v1/namespaces/${ns}/configmaps?watch=1&resourceVersion=${rv0}`, 1, 10_000);
       const body = gone.lines.join('\n');
@@ -263,7 +284,7 @@ for (const flavor of flavors) {
       await kube.kubectl(['delete', 'namespace', ns, '--wait=false']);
     });
 
-    test('Events expire through their store lease', async () => {
+    full('Events expire through their store lease', async () => {
       const ns = 'e2e-events';
       await kube.kubectl(['create', 'namespace', ns]);
       const event = {
@@ -282,7 +303,7 @@ for (const flavor of flavors) {
       const t0 = Date.now();
       await kube.kubectl(['create', '-f', '-'], { input: JSON.stringify(event) });
       const raw = parseJson<{ kvs?: { lease?: number | string }[] }>(
-        await etcdctl(store.endpoints, ['get', `/registry/events/${ns}/e2e-event`, '-w', 'json']),
+        await store.etcdctl(['get', `/registry/events/${ns}/e2e-event`, '-w', 'json']),
       );
       const lease = raw.kvs?.[0]?.lease;
       assert.ok(lease !== undefined && String(lease) !== '0', `the event key carries a lease (${JSON.stringify(raw)})`);
@@ -320,7 +341,7 @@ for (const flavor of flavors) {
       await kube.kubectl(['delete', 'namespace', ns, '--wait=false']);
     });
 
-    test('a CRD and custom objects', async () => {
+    full('a CRD and custom objects', async () => {
       const ns = 'e2e-crd';
       await kube.kubectl(['create', 'namespace', ns]);
       const crd = {
@@ -365,7 +386,7 @@ for (const flavor of flavors) {
       await kube.kubectl(['-n', ns, 'delete', 'widget', 'w2']);
       // deleting the CRD removes its remaining objects from the store
       await kube.kubectl(['delete', 'crd', 'widgets.e2e.berth.dev', '--timeout=90s'], { timeoutMs: 100_000 });
-      const left = await etcdctl(store.endpoints, ['get', '--prefix', '--keys-only', '/registry/e2e.berth.dev/']);
+      const left = await store.etcdctl(['get', '--prefix', '--keys-only', '/registry/e2e.berth.dev/']);
       assert.equal(left.trim(), '');
       await kube.kubectl(['delete', 'namespace', ns, '--wait=false']);
     });
@@ -375,6 +396,17 @@ for (const flavor of flavors) {
       assert.equal(r.status, 200, r.body);
       assert.match(r.body, /\[\+\]etcd ok/);
       assert.match(r.body, /\[\+\]etcd-readiness ok/);
+      if (c.tls) {
+        // kube-apiserver reached the store over TLS with its client certificate: no member refused a
+        // connection so far (kube's, the harness's etcdctl and health probes all present the store CA's
+        // client certificate) ...
+        assert.doesNotMatch(store.output(), /rejected connection/, 'a member refused a TLS connection');
+        // ... and the store does require one: without a client certificate etcdctl is refused.
+        const tls = store.tls;
+        assert.ok(tls !== undefined);
+        await assert.rejects(store.etcdctlWith([`--cacert=${tls.ca}`, '--command-timeout=3s'], ['get', 'compact_rev_key'], 30_000));
+        await waitFor('the refusal in a member log', 10_000, async () => (/rejected connection/.test(store.output()) ? true : undefined), 200);
+      }
 
       const metric = async (): Promise<number> => {
         const m = await kube.api('GET', '/metrics');
@@ -408,7 +440,7 @@ for (const flavor of flavors) {
 
     test("kube's periodic compaction runs; the apiserver log has no storage errors", async () => {
       const raw = await waitFor('two kube compactions', 4 * COMPACTION_INTERVAL_S * 1000, async () => {
-        const j = parseJson<{ kvs?: { version?: number }[] }>(await etcdctl(store.endpoints, ['get', 'compact_rev_key', '-w', 'json']));
+        const j = parseJson<{ kvs?: { version?: number }[] }>(await store.etcdctl(['get', 'compact_rev_key', '-w', 'json']));
         return (j.kvs?.[0]?.version ?? 0) >= 2 ? j : undefined;
       }, 1000);
       assert.ok((raw.kvs?.[0]?.version ?? 0) >= 2);
@@ -498,9 +530,9 @@ for (const flavor of flavors) {
         await store.startMember(leader2);
         phase = 'old leader restarted';
         await ackedAfter('with every member back', 20);
-        console.log(`[${flavor}] chaos: ${acked.size} writes acknowledged, ${writeFailures} failed; ` +
+        console.log(`[${c.label}] chaos: ${acked.size} writes acknowledged, ${writeFailures} failed; ` +
           `lists ${listOk} ok, ${listFailures} failed; writes resumed ${recoveryS.toFixed(1)} s after the leader kill`);
-        for (const [why, count] of failureReasons) console.log(`[${flavor}]   ${count} x ${why}`);
+        for (const [why, count] of failureReasons) console.log(`[${c.label}]   ${count} x ${why}`);
       } finally {
         stopLoad = true;
         await load;
@@ -519,23 +551,23 @@ for (const flavor of flavors) {
       assert.deepEqual(listMissing, [], 'a list during the load missed acknowledged objects');
       const lost = [...acked].filter((n) => !present.has(n));
       assert.deepEqual(lost, [], 'acknowledged writes lost (apiserver list)');
-      const keys = await etcdctl(store.endpoints, ['get', '--prefix', '--keys-only', `/registry/configmaps/${ns}/c-`]);
+      const keys = await store.etcdctl(['get', '--prefix', '--keys-only', `/registry/configmaps/${ns}/c-`]);
       const stored = new Set(keys.split('\n').filter((k) => k !== '').map((k) => k.split('/').pop() ?? ''));
       assert.deepEqual([...acked].filter((n) => !stored.has(n)), [], 'acknowledged writes lost (store)');
 
       // the two restarted members converged: every member hashes the same history at one revision
-      const head = parseJson<{ header: { revision: number } }>(await etcdctl(store.endpoints, ['get', 'compact_rev_key', '-w', 'json']));
+      const head = parseJson<{ header: { revision: number } }>(await store.etcdctl(['get', 'compact_rev_key', '-w', 'json']));
       const rev = head.header.revision;
       const hashes = await waitFor('every member at the same HashKV', 30_000, async () => {
         const out = parseJson<{ Endpoint: string; HashKV: { hash: number } }[]>(
-          await etcdctl(store.endpoints, ['endpoint', 'hashkv', `--rev=${rev}`, '-w', 'json']));
+          await store.etcdctl(['endpoint', 'hashkv', `--rev=${rev}`, '-w', 'json']));
         return out.length === 3 && new Set(out.map((h) => h.HashKV.hash)).size === 1 ? out : undefined;
       }, 500);
       assert.equal(hashes.length, 3);
       await kube.kubectl(['delete', 'namespace', ns, '--wait=false']);
     });
 
-    test('kubectl workload timings: create 1,000 configmaps, list, watch, delete', async () => {
+    full('kubectl workload timings: create 1,000 configmaps, list, watch, delete', async () => {
       const ns = 'e2e-ratio';
       const n = 1000;
       await kube.kubectl(['create', 'namespace', ns]);
@@ -569,7 +601,7 @@ for (const flavor of flavors) {
       } finally {
         await w.stop();
       }
-      timings.set(flavor, t);
+      timings.set(c.label, t);
       await kube.kubectl(['delete', 'namespace', ns, '--wait=false']);
     });
   });

@@ -10,7 +10,7 @@ import { request } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../compat/support/servers.js';
-import type { KubePki } from './certs.js';
+import type { KubePki, StoreTls } from './certs.js';
 
 export const KUBE_VERSION = process.env['KUBE_VERSION'] ?? 'v1.37.2';
 
@@ -64,6 +64,8 @@ export interface ApiResponse {
 
 export interface KubeOptions {
   readonly etcdServers: readonly string[];
+  /** https --etcd-servers: the store CA and the client certificate kube presents (--etcd-cafile/certfile/keyfile). */
+  readonly etcdTls?: StoreTls | undefined;
   readonly workDir: string;
   readonly pki: KubePki;
   /** kube's compaction period (--etcd-compaction-interval). */
@@ -96,6 +98,11 @@ export class KubeApiserver {
     const args = [
       `--etcd-servers=${o.etcdServers.join(',')}`,
       '--storage-backend=etcd3',
+      ...(o.etcdTls === undefined ? [] : [
+        `--etcd-cafile=${o.etcdTls.ca}`,
+        `--etcd-certfile=${o.etcdTls.clientCert}`,
+        `--etcd-keyfile=${o.etcdTls.clientKey}`,
+      ]),
       `--etcd-compaction-interval=${o.compactionInterval}`,
       // configmaps bypass the watch cache, so their lists, pages and watches reach the store itself
       // (compaction then shows as 410 Gone straight from the store's compacted-revision answer).

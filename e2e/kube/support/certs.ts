@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeCa, makeLeaf } from '../../compat/support/certs.js';
 
 export interface KubePki {
   readonly dir: string;
@@ -67,4 +68,26 @@ export function makePki(dir: string): KubePki {
     saKey: join(dir, 'sa.key'),
     saPub: join(dir, 'sa.pub'),
   };
+}
+
+/**
+ * The store's own PKI for the TLS flavours: a separate CA (as kubeadm keeps etcd's CA apart), the members'
+ * serving certificate (127.0.0.1, localhost) and one client certificate, signed by that CA, which
+ * kube-apiserver (--etcd-certfile) and the harness's etcdctl present.
+ */
+export interface StoreTls {
+  readonly ca: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
+export function makeStoreTls(dir: string): StoreTls {
+  const ca = makeCa(dir, 'store-ca');
+  // serverAuth and clientAuth: etcd's gRPC gateway dials its own client port presenting this certificate
+  // (etcd 3.4 refuses it otherwise: "x509: certificate specifies an incompatible key usage").
+  const server = makeLeaf(dir, 'store-server', ca, { cn: 'berth-e2e-store', usages: ['serverAuth', 'clientAuth'] });
+  const client = makeLeaf(dir, 'apiserver-etcd-client', ca, { cn: 'kube-apiserver-etcd-client', sans: [], usages: ['clientAuth'] });
+  return { ca: ca.cert, serverCert: server.cert, serverKey: server.key, clientCert: client.cert, clientKey: client.key };
 }
