@@ -8,17 +8,7 @@ import hpack, { type HpackHeader } from 'hpack.js';
 import { AuthorityFixStream } from '../../../pkg/server/listen/authority-fix.js';
 import { dispatchPlain } from '../../../pkg/server/listen/protocol-mux.js';
 import { EMPTY_SETTINGS, sniffH2, type SniffVerdict } from '../../../pkg/server/listen/h2-sniff.js';
-
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(streamId, 5);
-  return Buffer.concat([h, payload]);
-}
+import { PREFACE, frame } from './h2-frames.js';
 
 function headerBlock(authority: string): Buffer {
   const comp = hpack.compressor.create({ table: { maxSize: 4096 } });
