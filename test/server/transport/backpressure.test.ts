@@ -41,6 +41,8 @@ test('a stalled receiver does not grow the sender without bound: buffer capped, 
   });
   a.transport.setPeers(new Map([[2n, [stalled.url]]]));
   await waitFor([a.rec], () => a.transport.peerStatus(2n)?.state === 'active', 'stream open');
+  // The sender may see its stream open a moment before the receiver's handler holds it.
+  await waitFor([a.rec], () => stalled.held.length > 0, 'receiver holds the stream');
   assert.equal(stalled.held.length, 1);
 
   let maxQueuedBytes = 0;
