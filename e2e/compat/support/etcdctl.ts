@@ -89,7 +89,19 @@ export async function etcdctlUntilLines(
   lines: number,
   opts: EtcdctlOptions = {},
 ): Promise<EtcdctlResult> {
-  const child = spawn(BINARY, [...baseArgs(endpoint), ...args], { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  return runCliUntilLines(BINARY, [...baseArgs(endpoint), ...args], childEnv(), lines, opts, 15_000);
+}
+
+/** runCli for a command that never ends by itself: SIGTERMed once stdout (and stderr) hold enough lines. */
+export async function runCliUntilLines(
+  cmd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  lines: number,
+  opts: EtcdctlOptions,
+  defaultTimeoutMs: number,
+): Promise<EtcdctlResult> {
+  const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let enough = false;
@@ -114,11 +126,11 @@ export async function etcdctlUntilLines(
   const timer = setTimeout(() => {
     child.stdin.end();
     child.kill('SIGKILL');
-  }, opts.timeoutMs ?? 15_000);
+  }, opts.timeoutMs ?? defaultTimeoutMs);
   try {
     const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
     if (!enough) {
-      throw new Error(`etcdctl ${args.join(' ')}: wanted ${lines} lines, got (exit ${code ?? signal}):\n${stdout}\n${stderr}`);
+      throw new Error(`${cmd} ${args.join(' ')}: wanted ${lines} lines, got (exit ${code ?? signal}):\n${stdout}\n${stderr}`);
     }
     return { code, signal, stdout, stderr };
   } finally {
