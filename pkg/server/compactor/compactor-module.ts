@@ -11,7 +11,8 @@
 import { componentLogger } from '../../log/index.js';
 import type { ServiceModule } from '../services.js';
 import { AutoCompactor } from './auto-compactor.js';
-import { realClock } from './clock.js';
+import { realClock, type CompactorClock } from './clock.js';
+import type { MemberContext } from '../context.js';
 
 export const TEST_INTERVAL_VARIABLE = 'BERTH_TEST_AUTO_COMPACTION_INTERVAL_MS';
 
@@ -23,25 +24,37 @@ export function testIntervalOverride(env: Readonly<Record<string, string | undef
   return Number(v);
 }
 
+/** The parts of the member the auto-compactor uses. */
+export type AutoCompactionContext = Pick<MemberContext, 'config' | 'logger' | 'memberId' | 'mvcc' | 'propose' | 'onLeaderChange' | 'onStop'>;
+
+/** Starts the member's auto-compactor (none when retention is 0); returns it for tests. */
+export function startAutoCompaction(
+  ctx: AutoCompactionContext,
+  deps: { readonly clock?: CompactorClock; readonly env?: Readonly<Record<string, string | undefined>> } = {},
+): AutoCompactor | undefined {
+  const policy = ctx.config.autoCompaction;
+  if (policy.mode === 'off') return undefined;
+  const intervalMs = testIntervalOverride(deps.env ?? process.env);
+  const compactor = new AutoCompactor({
+    policy,
+    clock: deps.clock ?? realClock,
+    revision: () => ctx.mvcc.currentRevision,
+    compact: (revision) => ctx.propose<unknown>({ $case: 'compaction', value: { revision, physical: false } }),
+    logger: componentLogger(ctx.logger, 'compactor'),
+    ...(intervalMs === undefined ? {} : { revisionIntervalMs: intervalMs }),
+  });
+  ctx.onLeaderChange((leader) => {
+    if (leader === ctx.memberId) compactor.resume();
+    else compactor.pause();
+  });
+  compactor.start();
+  ctx.onStop(() => compactor.stop());
+  return compactor;
+}
+
 export const autoCompactionModule: ServiceModule = {
   name: 'auto-compaction',
   register(ctx) {
-    const policy = ctx.config.autoCompaction;
-    if (policy.mode === 'off') return;
-    const intervalMs = testIntervalOverride(process.env);
-    const compactor = new AutoCompactor({
-      policy,
-      clock: realClock,
-      revision: () => ctx.mvcc.currentRevision,
-      compact: (revision) => ctx.propose<unknown>({ $case: 'compaction', value: { revision, physical: false } }),
-      logger: componentLogger(ctx.logger, 'compactor'),
-      ...(intervalMs === undefined ? {} : { revisionIntervalMs: intervalMs }),
-    });
-    ctx.onLeaderChange((leader) => {
-      if (leader === ctx.memberId) compactor.resume();
-      else compactor.pause();
-    });
-    compactor.start();
-    ctx.onStop(() => compactor.stop());
+    startAutoCompaction(ctx);
   },
 };
