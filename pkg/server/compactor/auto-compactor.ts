@@ -9,10 +9,11 @@
  * - revision: every 5 minutes (REVISION_INTERVAL_MS), target = current revision − retention; nothing
  *   when the target is ≤ 0 or equals the last target this compactor compacted to.
  * - periodic: the current revision is sampled every sampleEveryMs (paused or not) into a sliding
- *   window whose oldest sample is the revision of one retention ago; on a tick that is not paused,
- *   once `retention` has passed since start (later: compactEveryMs since the last success), it
- *   compacts to that oldest sample. A failure leaves the last success unchanged, so the next tick
- *   retries (with the window moved on by one sample). See schedule.ts for the numbers.
+ *   window of `samples` entries, whose oldest was taken one retention (plus up to one sample
+ *   interval) ago; on a tick that is not paused, once `retention` has passed since start (later:
+ *   compactEveryMs since the last success), it compacts to that oldest sample. A failure leaves the
+ *   last success unchanged, so the next tick retries (with the window moved on by one sample). See
+ *   schedule.ts for the numbers.
  *
  * The clock is injected (tests drive it by hand); a tick that compacts waits for the outcome before
  * the next one is scheduled, so two compactions never overlap.
@@ -36,6 +37,11 @@ export interface AutoCompactorOptions {
   readonly logger: Pick<Logger, 'info' | 'warn'>;
   /** Revision mode's check interval; etcd's 5 minutes unless a test shortens it. */
   readonly revisionIntervalMs?: number;
+}
+
+/** A duration for the logs, to the microsecond like Go's. */
+function took(ms: number): string {
+  return formatGoDuration(Math.round(ms * 1000) / 1000);
 }
 
 export class AutoCompactor {
@@ -113,7 +119,7 @@ export class AutoCompactor {
         const error = await this.#compact(target);
         if (error === undefined) {
           this.#lastTarget = target;
-          this.#o.logger.info({ ...fields, took: formatGoDuration(this.#o.clock.now() - started) }, 'completed auto revision compaction');
+          this.#o.logger.info({ ...fields, took: took(this.#o.clock.now() - started) }, 'completed auto revision compaction');
         } else if (!this.#stopped) {
           this.#o.logger.warn({ ...fields, 'retry-interval': formatGoDuration(interval), error }, 'failed auto revision compaction');
         }
@@ -140,7 +146,7 @@ export class AutoCompactor {
       const error = await this.#compact(target);
       if (error === undefined) {
         this.#lastSuccess = this.#o.clock.now();
-        this.#o.logger.info({ ...fields, took: formatGoDuration(this.#lastSuccess - now) }, 'completed auto periodic compaction');
+        this.#o.logger.info({ ...fields, took: took(this.#lastSuccess - now) }, 'completed auto periodic compaction');
       } else if (!this.#stopped) {
         this.#o.logger.warn({ ...fields, 'retry-interval': formatGoDuration(s.sampleEveryMs), error }, 'failed auto periodic compaction');
       }

@@ -1,5 +1,5 @@
 /**
- * Wires the auto-compactor into a member (design: auto-compactor.ts, docs/mvcc.md "Auto-compaction"):
+ * Wires the auto-compactor into a member (design: auto-compactor.ts, docs/maintenance.md "Auto-compaction"):
  * nothing when --auto-compaction-retention is 0; otherwise one compactor, started paused with the
  * member, resumed while this member is the raft leader, stopped at shutdown. It compacts through the
  * replicated Compact command, like the KV.Compact RPC.
