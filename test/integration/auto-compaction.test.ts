@@ -1,7 +1,8 @@
 /**
- * Auto-compaction end to end on a real single member (in process, ops-fixture): revision mode with
- * the test-only interval variable, and periodic mode with a 2 s retention. The compaction is seen
- * from outside: HashKV's compact_revision, and reads below it refused as compacted.
+ * Auto-compaction end to end: on a real single member (in process, ops-fixture), revision mode with
+ * the test-only interval variable and periodic mode with a 2 s retention; on a 3-member cluster of
+ * real processes, the leader-only rule across a leadership move. The compaction is seen from outside:
+ * HashKV's compact_revision, and reads below it refused as compacted.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,11 +12,16 @@ import {
   MaintenanceClient,
   type HashKVRequest,
   type HashKVResponse,
+  type MoveLeaderRequest,
+  type MoveLeaderResponse,
   type PutRequest,
   type PutResponse,
   type RangeRequest,
   type RangeResponse,
+  type StatusRequest,
+  type StatusResponse,
 } from '../../pkg/proto/gen/etcdserverpb/rpc.js';
+import { freePort, startServer, type ServerProcess } from '../../e2e/compat/support/servers.js';
 import { TEST_INTERVAL_VARIABLE } from '../../pkg/server/compactor/compactor-module.js';
 import { removeDir, startTestMember, type TestMember } from './ops-fixture.js';
 
@@ -31,6 +37,9 @@ interface Client {
   /** The value of `key` at `revision`, or the error message. */
   getAt(key: string, revision: bigint): Promise<{ value?: string; error?: string }>;
   compactRevision(): Promise<bigint>;
+  /** This member's ID and the leader it knows. */
+  status(): Promise<{ id: bigint; leader: bigint }>;
+  moveLeader(to: bigint): Promise<void>;
   close(): void;
 }
 
@@ -57,6 +66,13 @@ function client(endpoint: string): Client {
       }
     },
     compactRevision: async () => (await rpc<HashKVRequest, HashKVResponse>(mt.hashKv, mt)({ revision: 0n })).compactRevision,
+    status: async () => {
+      const r = await rpc<StatusRequest, StatusResponse>(mt.status, mt)({});
+      return { id: r.header?.memberId ?? 0n, leader: r.leader };
+    },
+    moveLeader: async (targetID) => {
+      await rpc<MoveLeaderRequest, MoveLeaderResponse>(mt.moveLeader, mt)({ targetID });
+    },
     close: () => {
       kv.close();
       mt.close();
@@ -148,5 +164,75 @@ describe('auto-compaction, periodic mode (2s)', () => {
     assert.ok(seenAt - sent >= RETENTION_MS, `compacted ${Math.round(seenAt - sent)} ms after the write`);
     const r = await c.compactRevision();
     assert.deepEqual(await c.getAt('p', r - 1n), { error: COMPACTED });
+  });
+});
+
+describe('auto-compaction on a 3-member cluster (real processes)', () => {
+  const RETENTION = 3n;
+  const STARTING = 'starting auto revision compaction';
+  let members: ServerProcess[] = [];
+  let clients: Client[] = [];
+  before(async () => {
+    const ports = [];
+    for (let i = 0; i < 3; i++) ports.push({ client: await freePort(), peer: await freePort() });
+    const initialCluster = ports.map((p, i) => `m${i}=http://127.0.0.1:${p.peer}`).join(',');
+    const started = await Promise.allSettled(
+      ports.map((p, i) =>
+        startServer('berth', {
+          clientPort: p.client,
+          peerPort: p.peer,
+          name: `m${i}`,
+          initialCluster,
+          extraArgs: ['--heartbeat-interval', '100', '--election-timeout', '1000', '--auto-compaction-mode=revision', `--auto-compaction-retention=${RETENTION}`],
+          env: { [TEST_INTERVAL_VARIABLE]: '300' },
+        }),
+      ),
+    );
+    members = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    clients = members.map((m) => client(m.endpoint));
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await Promise.all(members.map((m) => m.stop()));
+  });
+
+  const starts = (m: ServerProcess): number => m.output().split(STARTING).length - 1;
+
+  /** Writes `n` keys through `c`; waits until every member has compacted to last − retention. */
+  const writeAndAwaitCompaction = async (c: Client, n: number): Promise<bigint> => {
+    let last = 0n;
+    for (let i = 0; i < n; i++) last = await c.put(`c${i}`, String(i));
+    const target = last - RETENTION;
+    for (const [i, m] of clients.entries()) {
+      await waitFor(`member ${i} compacted to ${target}`, async () => ((await m.compactRevision()) === target ? true : undefined));
+    }
+    assert.deepEqual(await c.getAt('c0', target - 1n), { error: COMPACTED });
+    return target;
+  };
+
+  it('only the leader proposes compactions; after a leadership move only the new leader does', async () => {
+    const st = await Promise.all(clients.map((c) => c.status()));
+    const leaderId = st[0]?.leader ?? 0n;
+    const li = st.findIndex((s) => s.id === leaderId);
+    assert.ok(li >= 0, 'a leader is known');
+    const leader = members[li] as ServerProcess;
+    const leaderClient = clients[li] as Client;
+
+    await writeAndAwaitCompaction(leaderClient, 10);
+    assert.ok(starts(leader) >= 1, 'the leader compacted');
+    for (const [i, m] of members.entries()) if (i !== li) assert.equal(starts(m), 0, `follower m${i} proposed no compaction`);
+
+    // Move leadership to a follower: the old leader pauses, the new one resumes.
+    const ni = (li + 1) % 3;
+    await leaderClient.moveLeader(st[ni]?.id ?? 0n);
+    await waitFor('the new leader', async () => ((await (clients[ni] as Client).status()).leader === st[ni]?.id ? true : undefined));
+    const oldLeaderStarts = starts(leader);
+    await writeAndAwaitCompaction(clients[ni] as Client, 10);
+    assert.ok(starts(members[ni] as ServerProcess) >= 1, 'the new leader compacted');
+    assert.equal(starts(leader), oldLeaderStarts, 'the old leader stopped compacting');
+    const third = members[3 - li - ni] as ServerProcess;
+    assert.equal(starts(third), 0, 'the member that never led never compacted');
   });
 });
