@@ -55,6 +55,7 @@ export class AutoCompactor {
   #lastTarget = 0n;
   /** periodic mode: sampled revisions, oldest first. */
   #samples: bigint[] = [];
+  /** periodic mode: when the last compaction succeeded, and how long after it the next may run. */
   #lastSuccess = 0;
   #waitFor = 0;
 
