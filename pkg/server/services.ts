@@ -14,6 +14,7 @@ import { metricsModule } from './api/metrics-module.js';
 import { gatewayModule } from './api/gateway-module.js';
 import { concurrencyModule } from './api/concurrency-module.js';
 import { authModule } from './api/auth-module.js';
+import { autoCompactionModule } from './compactor/compactor-module.js';
 
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -23,4 +24,4 @@ export interface ServiceModule {
   register(ctx: MemberContext, grpcServer: grpc.Server): { readonly http?: Readonly<Record<string, HttpRoute>> } | void;
 }
 
-export const SERVICE_MODULES: readonly ServiceModule[] = [kvModule, maintenanceModule, clusterModule, metricsModule, gatewayModule, watchModule, leaseModule, concurrencyModule, authModule];
+export const SERVICE_MODULES: readonly ServiceModule[] = [kvModule, maintenanceModule, clusterModule, metricsModule, gatewayModule, watchModule, leaseModule, concurrencyModule, authModule, autoCompactionModule];
