@@ -4,7 +4,9 @@
  */
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
+import { componentLogger } from '../log/index.js';
 import { startMember } from './member.js';
+import { MemoryReducer } from './memory-reducer.js';
 
 export { startMember, type RunningMember } from './member.js';
 
@@ -18,6 +20,13 @@ export async function startServer(config: Config, logger: Logger): Promise<numbe
     return 1;
   }
   const m = member;
+  // One per process (a server process runs one member): returns V8's heap slack after bursts.
+  const memLog = componentLogger(logger, 'memory');
+  const reducer = new MemoryReducer({
+    onCollect: (before, after, ms) =>
+      memLog.debug({ 'heap-before': before.committed, 'heap-after': after.committed, 'used-after': after.used, ms: Math.round(ms) }, 'collected heap slack after a burst'),
+  });
+  reducer.start();
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (signalled) return;
@@ -28,6 +37,7 @@ export async function startServer(config: Config, logger: Logger): Promise<numbe
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   await m.stopped;
+  reducer.stop();
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   return signalled ? 0 : 1;
