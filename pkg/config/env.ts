@@ -7,6 +7,9 @@ import { FLAGS, flagToEnv, legacyFlag } from './flags.js';
 import { invalidValue, type ConfigError, type ConfigWarning, type RawSetting } from './source.js';
 import { parseFlagValue } from './values.js';
 
+/** BERTH_* variables that are not flags: failpoints (pkg/failpoint) and the emulated etcd version. */
+const NON_FLAG_VARIABLES: ReadonlySet<string> = new Set(['BERTH_FAILPOINTS', 'BERTH_EMULATED_ETCD_VERSION']);
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Variables that never set a flag through this path. */
@@ -59,6 +62,8 @@ export function readEnv(env: Env, fromArgv: ReadonlySet<string>): EnvResult {
     if (prefix === undefined) continue;
     const flag = key.slice(prefix.length).toLowerCase().replaceAll('_', '-');
     if (flag === 'config-file') continue;
+    // berth's own process-level switches, read where they act (not flags)
+    if (prefix === 'BERTH_' && (NON_FLAG_VARIABLES.has(key) || key.startsWith('BERTH_TEST_'))) continue;
     if (SPECIAL.has(flag)) {
       warnings.push({ flag, message: `cannot set special environment variable ${key}; ignored` });
     } else if (legacyFlag(flag) !== undefined) {

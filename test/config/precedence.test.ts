@@ -89,3 +89,11 @@ import { errorOf } from './helpers.js';
 function errorOfEnv(env: Record<string, string>) {
   return errorOf([], env);
 }
+
+test("berth's process-level variables (failpoints, BERTH_TEST_*) are not reported as unknown flags", () => {
+  const r = configOf([], { BERTH_FAILPOINTS: 'x=panic', BERTH_TEST_AUTO_COMPACTION_INTERVAL_MS: '100', ETCD_TEST_SOMETHING: '1' });
+  const text = warningText(r.warnings);
+  assert.doesNotMatch(text, /BERTH_FAILPOINTS|BERTH_TEST_/);
+  // only berth's own prefix is exempt
+  assert.match(text, /unrecognized environment variable ETCD_TEST_SOMETHING/);
+});
