@@ -60,3 +60,24 @@ export function memoryOf(pid: number): Memory | undefined {
   const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? NaN);
   return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024, anonMiB: kb('RssAnon') / 1024, fileMiB: kb('RssFile') / 1024 };
 }
+
+/**
+ * Memory once it stops moving after a load: samples every `everyMs` until two consecutive VmRSS
+ * readings differ by less than 2 MiB (both servers return memory some seconds after a burst: Go's
+ * scavenger, berth's memory reducer), bounded by `maxMs`. Undefined if the process is gone.
+ */
+export async function settledMemoryOf(pid: number, opts: { everyMs?: number; maxMs?: number } = {}): Promise<{ memory: Memory; waitedSec: number } | undefined> {
+  const every = opts.everyMs ?? 5000;
+  const deadline = performance.now() + (opts.maxMs ?? 60_000);
+  const t0 = performance.now();
+  let prev = memoryOf(pid);
+  while (prev !== undefined && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, every));
+    const cur = memoryOf(pid);
+    if (cur === undefined) return undefined;
+    const stable = Math.abs(cur.rssMiB - prev.rssMiB) < 2;
+    prev = cur;
+    if (stable) break;
+  }
+  return prev === undefined ? undefined : { memory: prev, waitedSec: (performance.now() - t0) / 1000 };
+}

@@ -16,7 +16,7 @@ import { freePort, startCluster, startServer, type Flavor, type ServerProcess } 
 import { kvClient } from '../../test/support/kv-client.js';
 import { runKube } from './kube.js';
 import { describeMachine } from './machine.js';
-import { memoryOf, pidListeningOn } from './proc.js';
+import { memoryOf, pidListeningOn, settledMemoryOf } from './proc.js';
 import { renderMarkdown } from './report.js';
 import type { Group, Measure, Results, Row } from './results.js';
 import { bulkLoad, singleMemberScenarios, sizes, threeMemberScenarios, type Mode, type Sizes, type ToolScenario } from './scenarios.js';
@@ -177,6 +177,10 @@ async function bulkAndRestart(flavor: Flavor, a: Args, s: Sizes, bin: string, t:
         t.set('anon-bulk', `  of which anonymous memory (RssAnon: heap, caches)`, 'memory', flavor, loaded ? { value: mem.anonMiB } : { error: 'bulk load incomplete' }, 'MiB');
         t.set('file-bulk', `  of which file-backed pages (RssFile)`, 'memory', flavor, loaded ? { value: mem.fileMiB } : { error: 'bulk load incomplete' }, 'MiB');
         t.set('hwm-bulk', `peak RSS during the ${n}-key load (VmHWM)`, 'memory', flavor, loaded ? { value: mem.hwmMiB } : { error: 'bulk load incomplete' }, 'MiB');
+      }
+      const settled = first.pid === undefined || !loaded ? undefined : await settledMemoryOf(first.pid);
+      if (settled !== undefined) {
+        t.set('rss-settled', `RSS with ${n} keys once settled after the load (VmRSS stable within 2 MiB over 5 s, at most 60 s)`, 'memory', flavor, { value: settled.memory.rssMiB, note: `after ${settled.waitedSec.toFixed(0)} s` }, 'MiB');
       }
     } finally {
       const t0 = performance.now();
