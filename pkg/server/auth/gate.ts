@@ -83,12 +83,13 @@ function wrap(auth: MemberAuth, read: LinearizableRead, path: string, unaryLike:
     // guard treats a client command without a header as anonymous, should auth be enabled before
     // it applies.
     if (!auth.store.enabled) return h(call, cb);
+    const again = (): ReturnType<MemberAuth['identify']> => auth.identify(call.metadata, call);
     // Client-streaming calls (Watch, LeaseKeepAlive) are checked per message by their services.
     if (streamingRequest) {
       const id = auth.identify(call.metadata, call);
-      if (id.ok || id.error.kind !== 'invalidAuthToken') return runAs(id.ok ? id.info : undefined, () => h(call, cb));
+      if (id.ok || id.error.kind !== 'invalidAuthToken') return runAs(id.ok ? id.info : undefined, () => h(call, cb), again);
       // The stream's token may not be applied here yet: start it once caught up (its messages wait).
-      void identifyCaughtUp(auth, call, read).then((again) => runAs(again.ok ? again.info : undefined, () => h(call, cb)));
+      void identifyCaughtUp(auth, call, read).then((caughtUp) => runAs(caughtUp.ok ? caughtUp.info : undefined, () => h(call, cb), again));
       return;
     }
     const fail = (err: ServiceError): void => {
@@ -100,7 +101,7 @@ function wrap(auth: MemberAuth, read: LinearizableRead, path: string, unaryLike:
       .then((r) => {
         if (r.error !== undefined) return fail(path.startsWith('/etcdserverpb.Maintenance/') ? maintenanceAuthError(r.error) : toServiceError(berthError(r.error)));
         started = true;
-        runAs(r.info, () => h(call, cb));
+        runAs(r.info, () => h(call, cb), again);
       })
       .catch((err: unknown) => {
         // Never an unhandled rejection; a handler that threw synchronously has not answered.
