@@ -36,6 +36,15 @@ export function currentAuthHeader(): RequestHeader | undefined {
 }
 
 /**
+ * The header to stamp on a client command whose apply-time check must tell it from the server's own
+ * commands of the same kind (LeaseRevoke): the caller's, or an anonymous one for a call made while
+ * auth was off.
+ */
+export function clientAuthHeader(): RequestHeader {
+  return currentAuthHeader() ?? { username: '', authRevision: 0n };
+}
+
+/**
  * Who the client call being served is now: its credentials identified again against the current
  * auth store, as etcd's in-process client (Lock, Election) re-reads the caller's token on every KV
  * call it makes. undefined outside a client call, or for one that started while auth was off.
