@@ -65,9 +65,18 @@ async function precheck(auth: MemberAuth, path: string, call: AnyCall, read: Lin
     const r = call.request as pb.RangeRequest | undefined;
     // Like etcd, a linearizable read is checked against the auth state after its ReadIndex round
     // (an auth change acknowledged elsewhere is seen); a failed round is reported by the handler's own.
-    if (r?.serializable !== true) await read();
-    const e = checkOp(auth.store, id.info, r?.key ?? new Uint8Array(), r?.rangeEnd ?? new Uint8Array(), 'read');
-    return e === undefined ? { info: id.info } : { error: e };
+    // etcd reads the token only then: a token dropped meanwhile (password change) is invalid, and a
+    // simple token valid now carries the current auth revision (not "revision of auth store is old").
+    let info = id.info;
+    if (r?.serializable !== true) {
+      await read();
+      const now = auth.identify(call.metadata, call);
+      if (!now.ok) return { error: now.error.kind };
+      if (now.info === undefined) return {};
+      info = now.info;
+    }
+    const e = checkOp(auth.store, info, r?.key ?? new Uint8Array(), r?.rangeEnd ?? new Uint8Array(), 'read');
+    return e === undefined ? { info } : { error: e };
   }
   if (ADMIN_PATHS.has(path)) {
     const e = checkAdmin(auth.store, id.info);
