@@ -13,6 +13,7 @@ import type { MemberStore } from '../membership/members.js';
 import { appliedIndexOp } from './apply/applied-index.js';
 import { clusterIdOf, memberIdOf } from './ids.js';
 import { discoverCluster } from './membership/join.js';
+import type { PeerCredentials } from './membership/peer-service.js';
 
 // Outside the state keyspaces: a snapshot taken here and restored elsewhere must not carry our identity.
 const SELF_KEY = keyIn(Keyspace.Local, Buffer.from('member-id'));
@@ -23,7 +24,10 @@ export type BootstrapResult = { ok: true; memberId: bigint; fresh: boolean } | {
 export type BootstrapConfig = Pick<Config, 'name' | 'initialCluster' | 'initialClusterToken' | 'initialClusterState'> &
   Partial<Pick<Config, 'electionTimeoutMs' | 'heartbeatIntervalMs'>>;
 
-export async function loadOrBootstrap(cfg: BootstrapConfig, deps: { engine: Engine; wal: Wal; members: MemberStore }): Promise<BootstrapResult> {
+export async function loadOrBootstrap(
+  cfg: BootstrapConfig,
+  deps: { engine: Engine; wal: Wal; members: MemberStore; peerCredentials?: PeerCredentials },
+): Promise<BootstrapResult> {
   const { engine, wal, members } = deps;
   const stored = await engine.get(SELF_KEY);
   if (stored !== undefined) {
@@ -38,7 +42,11 @@ export async function loadOrBootstrap(cfg: BootstrapConfig, deps: { engine: Engi
   if (cfg.initialClusterState === 'existing') {
     // Joining: no bootstrap snapshot; the leader sends the state (a raft snapshot, since its log starts
     // after the bootstrap index) and the configuration once our ID is in it.
-    const info = await discoverCluster(cfg, { timeoutMs: 5000 + 2 * (cfg.electionTimeoutMs ?? 1000), retryMs: (cfg.heartbeatIntervalMs ?? 100) * 5 });
+    const info = await discoverCluster(cfg, {
+      timeoutMs: 5000 + 2 * (cfg.electionTimeoutMs ?? 1000),
+      retryMs: (cfg.heartbeatIntervalMs ?? 100) * 5,
+      ...(deps.peerCredentials === undefined ? {} : { credentials: deps.peerCredentials }),
+    });
     if (!info.ok) return info;
     const ops: BatchOp[] = [members.setClusterId(info.clusterId)];
     for (const m of info.members) ops.push(members.upsert(m));

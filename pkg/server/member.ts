@@ -101,7 +101,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
     const redone = await redoPendingInstall(engine, snapDir);
     if (redone !== undefined) log.info({ 'snapshot-index': redone.index }, 'finished an interrupted snapshot install');
     const members = await MemberStore.load(engine);
-    const boot = await loadOrBootstrap(cfg, { engine, wal, members });
+    const boot = await loadOrBootstrap(cfg, { engine, wal, members, peerCredentials: (url) => peerCredentials(url, peerTls, tlsLog) });
     if (!boot.ok) throw new Error(boot.message);
     const memberId = boot.memberId;
     if (members.isRemoved(memberId)) throw new Error(`the member has been permanently removed from the cluster (member ${memberId.toString(16)})`);
@@ -287,6 +287,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       peersChanged: () => transport.setPeers(reconfig.peers()),
       removedSelf: () => removedFromCluster(),
       logger: componentLogger(root, 'membership'),
+      peerCredentials: (url) => peerCredentials(url, peerTls, tlsLog),
     });
     peerServer.addService(
       MEMBERSHIP_SERVICE,

@@ -47,6 +47,8 @@ var cases = []testCase{
 	{"maintenance/alarm-defrag-hash-snapshot", caseMaintenanceMisc},
 	// enables auth and always disables it again before returning
 	{"auth/users-roles-permissions", caseAuth},
+	// enables auth and always disables it again before returning
+	{"auth/lock-election", caseConcurrencyAuth},
 	// last: it changes the leader
 	{"maintenance/move-leader", caseMoveLeader},
 }

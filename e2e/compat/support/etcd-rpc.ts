@@ -67,6 +67,31 @@ export class EtcdRpc {
     });
   }
 
+  /**
+   * A server-streaming call: resolves with the first message, with the status the stream ended with
+   * before any message (code 0 = ended cleanly without a message), or 'open' when neither happened
+   * within `openMs` (the call is then cancelled).
+   */
+  firstOfStream<Req, Res>(def: UnaryDef<Req, Res>, req: Req, token: string | undefined, openMs: number): Promise<RpcResult<Res> | 'open'> {
+    return new Promise((resolve) => {
+      const call = this.#client.makeServerStreamRequest(def.path, def.requestSerialize, def.responseDeserialize, req, this.#metadata(token), {
+        deadline: new Date(Date.now() + this.#deadlineMs),
+      });
+      let done = false;
+      const finish = (r: RpcResult<Res> | 'open'): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        call.cancel();
+        resolve(r);
+      };
+      const timer = setTimeout(() => finish('open'), openMs);
+      call.on('data', (res: Res) => finish({ ok: true, value: res }));
+      call.on('status', (s: grpc.StatusObject) => finish({ ok: false, code: s.code, message: s.details }));
+      call.on('error', (err: grpc.ServiceError) => finish({ ok: false, code: err.code, message: err.details }));
+    });
+  }
+
   close(): void {
     this.#client.close();
   }

@@ -112,15 +112,17 @@ export async function startServer(flavor: Flavor, o: StartOptions): Promise<Serv
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
   let exited = false;
-  const exit = once(child, 'exit').then(() => {
+  let exitCode: number | null = null;
+  const exit = once(child, 'exit').then(([code]) => {
     exited = true;
+    exitCode = code as number | null;
   });
 
   const deadline = Date.now() + (o.readyTimeoutMs ?? 20_000);
   for (;;) {
     if (exited) {
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
-      throw new Error(`${flavor} exited during start-up:\n${out}`);
+      throw new Error(`${flavor} exited during start-up (exit code ${String(exitCode)}):\n${out}`);
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

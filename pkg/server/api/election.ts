@@ -1,15 +1,19 @@
 /**
  * The v3electionpb.Election service: validate → call → map error → fill header. The recipe lives in
  * pkg/server/concurrency/election.ts and observe.ts. Errors reach clients as etcd's do (code
- * UNKNOWN with the message text, e.g. "election: not leader").
+ * UNKNOWN with the message text, e.g. "election: not leader", "etcdserver: permission denied"; the
+ * recipes' reads and writes are checked as the caller, see kv-ops.ts).
  */
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type * as epb from '../../proto/gen/v3electionpb/v3election.js';
+import type { ErrorKind } from '../../errors/index.js';
 import type { Result } from '../concurrency/errors.js';
 import type { Concurrency } from '../concurrency/kv-ops.js';
 import { campaign, leader, proclaim, resign } from '../concurrency/election.js';
 import { observe, type Observation } from '../concurrency/observe.js';
 import { callSignal, recipeServiceError, recipeUnary } from './lock.js';
+
+const AUTH_READ_FAILURES: ReadonlySet<ErrorKind> = new Set<ErrorKind>(['permissionDenied', 'userEmpty', 'invalidAuthToken', 'authOldRevision']);
 
 export function electionService(c: Concurrency, stop: AbortSignal): UntypedServiceImplementation {
   const header = (rev: bigint): epb.LeaderResponse['header'] => c.ctx.header(rev);
@@ -52,7 +56,10 @@ export function electionService(c: Concurrency, stop: AbortSignal): UntypedServi
     void observe(c, call.request.name, emit, signal)
       .then((r) => {
         if (r.ok || r.error.kind === 'cancelled') return;
-        call.emit('error', recipeServiceError(r.error));
+        // etcd's Observe just ends when a read of its in-process client fails (the observer channel
+        // closes): a caller that may not read the election gets status OK and no message.
+        if (r.error.kind === 'server' && AUTH_READ_FAILURES.has(r.error.error.kind)) call.end();
+        else call.emit('error', recipeServiceError(r.error));
       })
       .finally(done);
   };

@@ -103,7 +103,7 @@ export const leaseModule: ServiceModule = {
       LeaseService,
       leaseService({
         lessor,
-        proposer: { propose: (r) => ctx.propose(r) },
+        proposer: { propose: (r, h) => ctx.propose(r, h) },
         linearizableRead: () => ctx.linearizableRead(),
         header: (rev) => ctx.header(rev),
         currentRevision: () => ctx.mvcc.currentRevision,

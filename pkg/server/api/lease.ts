@@ -20,10 +20,12 @@ import type { Outcome } from '../wait.js';
 import type { GrantResult, RevisionResult } from '../apply/lease.js';
 import { leaseError } from '../apply/lease-errors.js';
 import { unary } from './kv.js';
+import type { RequestHeader } from '../../proto/gen/berthpb/command.js';
+import { clientAuthHeader } from '../auth/member-auth.js';
 
 export interface LeaseDeps {
   readonly lessor: Lessor;
-  readonly proposer: { propose<T>(r: CommandRequest): Promise<Outcome<T>> };
+  readonly proposer: { propose<T>(r: CommandRequest, header?: RequestHeader): Promise<Outcome<T>> };
   /** Resolves once local state reflects every committed write (ReadIndex). */
   readonly linearizableRead: () => Promise<Outcome<void>>;
   readonly header: HeaderFiller;
@@ -100,7 +102,10 @@ export function leaseService(d: LeaseDeps): UntypedServiceImplementation {
   };
 
   const revoke = async (req: pb.LeaseRevokeRequest): Promise<Outcome<pb.LeaseRevokeResponse>> => {
-    const o = await d.proposer.propose<RevisionResult>({ $case: 'leaseRevoke', value: { ID: req.ID } });
+    // Always with a header: a revoke sent while auth is off is judged as anonymous should auth be
+    // enabled before it applies (etcd's empty header). The expiry revokes the leader proposes carry
+    // none and are not checked (etcd proposes them as root).
+    const o = await d.proposer.propose<RevisionResult>({ $case: 'leaseRevoke', value: { ID: req.ID } }, clientAuthHeader());
     return o.ok ? ok({ header: d.header(o.value.revision) }) : o;
   };
 

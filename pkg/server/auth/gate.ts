@@ -65,9 +65,18 @@ async function precheck(auth: MemberAuth, path: string, call: AnyCall, read: Lin
     const r = call.request as pb.RangeRequest | undefined;
     // Like etcd, a linearizable read is checked against the auth state after its ReadIndex round
     // (an auth change acknowledged elsewhere is seen); a failed round is reported by the handler's own.
-    if (r?.serializable !== true) await read();
-    const e = checkOp(auth.store, id.info, r?.key ?? new Uint8Array(), r?.rangeEnd ?? new Uint8Array(), 'read');
-    return e === undefined ? { info: id.info } : { error: e };
+    // etcd reads the token only then: a token dropped meanwhile (password change) is invalid, and a
+    // simple token valid now carries the current auth revision (not "revision of auth store is old").
+    let info = id.info;
+    if (r?.serializable !== true) {
+      await read();
+      const now = auth.identify(call.metadata, call);
+      if (!now.ok) return { error: now.error.kind };
+      if (now.info === undefined) return {};
+      info = now.info;
+    }
+    const e = checkOp(auth.store, info, r?.key ?? new Uint8Array(), r?.rangeEnd ?? new Uint8Array(), 'read');
+    return e === undefined ? { info } : { error: e };
   }
   if (ADMIN_PATHS.has(path)) {
     const e = checkAdmin(auth.store, id.info);
@@ -83,12 +92,13 @@ function wrap(auth: MemberAuth, read: LinearizableRead, path: string, unaryLike:
     // guard treats a client command without a header as anonymous, should auth be enabled before
     // it applies.
     if (!auth.store.enabled) return h(call, cb);
+    const again = (): ReturnType<MemberAuth['identify']> => auth.identify(call.metadata, call);
     // Client-streaming calls (Watch, LeaseKeepAlive) are checked per message by their services.
     if (streamingRequest) {
       const id = auth.identify(call.metadata, call);
-      if (id.ok || id.error.kind !== 'invalidAuthToken') return runAs(id.ok ? id.info : undefined, () => h(call, cb));
+      if (id.ok || id.error.kind !== 'invalidAuthToken') return runAs(id.ok ? id.info : undefined, () => h(call, cb), again);
       // The stream's token may not be applied here yet: start it once caught up (its messages wait).
-      void identifyCaughtUp(auth, call, read).then((again) => runAs(again.ok ? again.info : undefined, () => h(call, cb)));
+      void identifyCaughtUp(auth, call, read).then((caughtUp) => runAs(caughtUp.ok ? caughtUp.info : undefined, () => h(call, cb), again));
       return;
     }
     const fail = (err: ServiceError): void => {
@@ -100,7 +110,7 @@ function wrap(auth: MemberAuth, read: LinearizableRead, path: string, unaryLike:
       .then((r) => {
         if (r.error !== undefined) return fail(path.startsWith('/etcdserverpb.Maintenance/') ? maintenanceAuthError(r.error) : toServiceError(berthError(r.error)));
         started = true;
-        runAs(r.info, () => h(call, cb));
+        runAs(r.info, () => h(call, cb), again);
       })
       .catch((err: unknown) => {
         // Never an unhandled rejection; a handler that threw synchronously has not answered.

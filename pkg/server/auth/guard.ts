@@ -1,11 +1,13 @@
 /**
  * Apply-time permission checks (etcd's auth applier): every member decides the same way because the
  * command carries the user and the auth revision its token was checked at, and auth changes are
- * applied in log order. Client calls made while auth is enabled carry a header. A command without
- * one is either a client command proposed while auth was off (KV writes and auth commands: judged
- * as anonymous, like etcd's empty header) or one the server proposes itself (lease expiry,
- * checkpoints, alarms, member attributes, compaction), which is not checked. The one gap: a client
- * LeaseRevoke sent while auth was off and applied after it was enabled is not checked.
+ * applied in log order. Client calls made while auth is enabled carry a header; so does a client
+ * LeaseRevoke made while auth is off (an empty one). A command without a header is either a client
+ * command proposed while auth was off (KV writes and auth commands: judged as anonymous, like etcd's
+ * empty header) or one the server proposes itself (lease expiry, checkpoints, alarms, member
+ * attributes, compaction), which is not checked. So a write or LeaseRevoke sent while auth was off
+ * and applied after AuthEnable fails with "user name is empty" (a revoke only if keys are attached),
+ * as in etcd, while the leader's expiry revokes still go through (etcd proposes them as root).
  *
  * - Put: WRITE on the key; READ too with prev_kv; with a lease, WRITE on every key already attached
  *   to it (whoever cannot revoke the lease may not attach to it).

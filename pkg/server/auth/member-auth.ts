@@ -22,15 +22,39 @@ export type CertUserResolver = (call: unknown) => string | undefined;
 
 export type Identity = { readonly ok: true; readonly info: AuthInfo | undefined } | { readonly ok: false; readonly error: BerthError };
 
-/** The auth header of the client call being served (set by the service gate, read by propose). */
-const current = new AsyncLocalStorage<RequestHeader>();
-
-export function currentAuthHeader(): RequestHeader | undefined {
-  return current.getStore();
+/** The client call being served: its auth header (stamped on proposals) and how to identify it again. */
+interface CallScope {
+  readonly header: RequestHeader;
+  readonly identify: (() => Identity) | undefined;
 }
 
-export function runAs<T>(info: AuthInfo | undefined, fn: () => T): T {
-  return current.run({ username: info?.username ?? '', authRevision: info?.revision ?? 0n }, fn);
+/** Set by the service gate, read by propose and by reads done on the caller's behalf. */
+const current = new AsyncLocalStorage<CallScope>();
+
+export function currentAuthHeader(): RequestHeader | undefined {
+  return current.getStore()?.header;
+}
+
+/**
+ * The header to stamp on a client command whose apply-time check must tell it from the server's own
+ * commands of the same kind (LeaseRevoke): the caller's, or an anonymous one for a call made while
+ * auth was off.
+ */
+export function clientAuthHeader(): RequestHeader {
+  return currentAuthHeader() ?? { username: '', authRevision: 0n };
+}
+
+/**
+ * Who the client call being served is now: its credentials identified again against the current
+ * auth store, as etcd's in-process client (Lock, Election) re-reads the caller's token on every KV
+ * call it makes. undefined outside a client call, or for one that started while auth was off.
+ */
+export function currentCaller(): Identity | undefined {
+  return current.getStore()?.identify?.();
+}
+
+export function runAs<T>(info: AuthInfo | undefined, fn: () => T, identify?: () => Identity): T {
+  return current.run({ header: { username: info?.username ?? '', authRevision: info?.revision ?? 0n }, identify }, fn);
 }
 
 export class MemberAuth {

@@ -1,6 +1,13 @@
 /**
  * The KV and Lease calls the recipes make, over the member's own raft and MVCC store: replicated
  * Txns (with the space quota check of the KV service), and local ranges for the sorted lookups.
+ *
+ * Auth: etcd runs the recipes on an in-process client that passes the caller's token with every
+ * call, so each call is checked as the caller. Proposals here are stamped with the caller's header
+ * (the service gate's scope) and checked at apply time; every local range is checked for READ as
+ * the caller identified again at that moment (a simple token then carries the current auth
+ * revision, as in etcd). A call that started while auth was off has no credentials: once auth is
+ * enabled its reads fail with "user name is empty", like etcd's.
  */
 import * as pb from '../../proto/gen/etcdserverpb/rpc.js';
 import type * as mvcc from '../../storage/mvcc/index.js';
@@ -13,6 +20,9 @@ import { spaceQuota, txnCost } from '../alarm/space-quota.js';
 import type { GrantResult } from '../apply/lease.js';
 import type { KeyEvents } from './key-events.js';
 import { serverFail, type Result } from './errors.js';
+import { checkOp, NO_USER } from '../../auth/index.js';
+import { berthError } from '../../errors/index.js';
+import { currentCaller } from '../auth/member-auth.js';
 
 /** What the recipes run on: the member and the event router of the concurrency module. */
 export interface Concurrency {
@@ -92,7 +102,19 @@ export async function linearizable(c: Concurrency): Promise<Result<void>> {
   return o.ok ? o : serverFail(o.error);
 }
 
+/** READ permission of the caller on [key, rangeEnd) when auth is enabled (etcd's Range check). */
+export function readPermitted(c: Concurrency, key: Uint8Array, rangeEnd: Uint8Array): Result<void> {
+  const auth = c.ctx.auth;
+  if (auth === undefined || !auth.store.enabled) return { ok: true, value: undefined };
+  const who = currentCaller() ?? { ok: true, info: NO_USER };
+  if (!who.ok) return serverFail(who.error);
+  const e = checkOp(auth.store, who.info ?? NO_USER, key, rangeEnd, 'read');
+  return e === undefined ? { ok: true, value: undefined } : serverFail(berthError(e));
+}
+
 async function rangeOne(c: Concurrency, r: mvcc.RangeRequest): Promise<Result<Found>> {
+  const allowed = readPermitted(c, r.key, r.rangeEnd ?? new Uint8Array());
+  if (!allowed.ok) return allowed;
   const res = await c.ctx.mvcc.range({ ...r, limit: 1n });
   if (!res.ok) return serverFail(mvccError(res.error));
   return { ok: true, value: { revision: res.value.header.revision, kv: res.value.kvs[0] } };

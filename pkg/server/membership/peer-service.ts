@@ -3,10 +3,15 @@
  * endpoints GET /members (a joining member learns the cluster ID and member list) and
  * POST /members/promote/<id> (a follower forwards MemberPromote to the leader, which alone knows
  * whether the learner has caught up). Bodies are JSON; IDs travel as lowercase hex strings.
+ *
+ * Calls to another member dial its peer URL with the member's peer credentials (PeerCredentials:
+ * an https peer URL gets the --peer-* certificate, key and trusted CA, like the raft transport), so
+ * joining and promote forwarding work on a cluster whose peers speak TLS.
  */
 import {
   Client,
   Metadata,
+  type ChannelCredentials,
   credentials as grpcCredentials,
   status as Status,
   type sendUnaryData,
@@ -88,13 +93,32 @@ export function membershipHandlers(o: MembershipServiceOptions): UntypedServiceI
   };
 }
 
+/** How to dial one peer URL (plain text for http, the peer TLS material for https). */
+export type PeerCredentials = (peerUrl: string) => ChannelCredentials;
+
+/** Without TLS material: plain text for http, the system CAs and no client certificate for https. */
+export const defaultPeerCredentials: PeerCredentials = (url) => (url.startsWith('https://') ? grpcCredentials.createSsl() : grpcCredentials.createInsecure());
+
 function hostOf(url: string): string {
   const u = new URL(url);
   return u.host;
 }
 
-function unary<Req, Res>(url: string, d: (typeof MEMBERSHIP_SERVICE)[keyof typeof MEMBERSHIP_SERVICE], req: Req, deadlineMs: number): Promise<{ ok: true; value: Res } | { ok: false; error: ServiceError }> {
-  const client = new Client(hostOf(url), grpcCredentials.createInsecure());
+function unary<Req, Res>(
+  url: string,
+  d: (typeof MEMBERSHIP_SERVICE)[keyof typeof MEMBERSHIP_SERVICE],
+  req: Req,
+  deadlineMs: number,
+  creds: PeerCredentials,
+): Promise<{ ok: true; value: Res } | { ok: false; error: ServiceError }> {
+  let client: Client;
+  try {
+    client = new Client(hostOf(url), creds(url));
+  } catch (err) {
+    // E.g. unreadable TLS material: a failed call, not an exception.
+    const message = err instanceof Error ? err.message : String(err);
+    return Promise.resolve({ ok: false, error: Object.assign(new Error(message), { code: Status.UNAVAILABLE, details: message, metadata: new Metadata() }) });
+  }
   return new Promise((resolve) => {
     client.makeUnaryRequest(d.path, d.requestSerialize, d.responseDeserialize, req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, value) => {
       client.close();
@@ -104,11 +128,15 @@ function unary<Req, Res>(url: string, d: (typeof MEMBERSHIP_SERVICE)[keyof typeo
   });
 }
 
-/** Asks the member at `peerUrl` for the cluster ID and member list. */
-export async function fetchMembers(peerUrl: string, deadlineMs: number): Promise<{ clusterId: bigint; members: Member[] } | undefined> {
-  const r = await unary<object, MembersResponse>(peerUrl, MEMBERSHIP_SERVICE.members, {}, deadlineMs);
-  if (!r.ok) return undefined;
-  return { clusterId: BigInt(`0x${r.value.clusterId}`), members: r.value.members.map(fromWire) };
+/** Asks the member at `peerUrl` for the cluster ID and member list (or says why it could not). */
+export async function fetchMembers(
+  peerUrl: string,
+  deadlineMs: number,
+  creds: PeerCredentials = defaultPeerCredentials,
+): Promise<{ ok: true; clusterId: bigint; members: Member[] } | { ok: false; error: string }> {
+  const r = await unary<object, MembersResponse>(peerUrl, MEMBERSHIP_SERVICE.members, {}, deadlineMs, creds);
+  if (!r.ok) return { ok: false, error: r.error.details };
+  return { ok: true, clusterId: BigInt(`0x${r.value.clusterId}`), members: r.value.members.map(fromWire) };
 }
 
 /** Forwards a promote to the member at `peerUrl` (the leader). */
@@ -116,8 +144,9 @@ export async function forwardPromote(
   peerUrl: string,
   id: bigint,
   deadlineMs: number,
+  creds: PeerCredentials = defaultPeerCredentials,
 ): Promise<{ ok: true; members: Member[] } | { ok: false; failure: PeerFailure; transport: boolean }> {
-  const r = await unary<PromoteRequest, { members: WireMember[] }>(peerUrl, MEMBERSHIP_SERVICE.promote, { id: id.toString(16) }, deadlineMs);
+  const r = await unary<PromoteRequest, { members: WireMember[] }>(peerUrl, MEMBERSHIP_SERVICE.promote, { id: id.toString(16) }, deadlineMs, creds);
   if (r.ok) return { ok: true, members: r.value.members.map(fromWire) };
   // Unreachable, or no longer the leader: the caller tries again (with the leader it knows by then).
   const transport = (r.error.code === Status.UNAVAILABLE && !r.error.details.startsWith('etcdserver:')) || r.error.details === 'etcdserver: not leader';

@@ -38,7 +38,7 @@ import type { Engine } from '../../storage/engine/index.js';
 import type { ConfChangeEffect, ConfChangeHandler } from '../apply/applier.js';
 import { memberIdOf } from '../ids.js';
 import type { Outcome, WaitRegistry } from '../wait.js';
-import { forwardPromote, type PeerFailure } from './peer-service.js';
+import { forwardPromote, type PeerCredentials, type PeerFailure } from './peer-service.js';
 import { toGrpcStatus } from '../../errors/index.js';
 
 /** etcd's HealthInterval: a peer counts as connected for strict reconfig checks after this long. */
@@ -70,6 +70,8 @@ export interface ReconfigOptions {
   readonly removedSelf: () => void;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** How to dial a peer URL when forwarding a promote (default: plain text / system CAs). */
+  readonly peerCredentials?: PeerCredentials;
 }
 
 function inConfig(cs: ConfState, id: bigint): boolean {
@@ -171,7 +173,7 @@ export class Reconfigurer {
       const lead = leader();
       const urls = lead === 0n ? [] : (this.#o.members.get(lead)?.peerUrls ?? []);
       for (const url of urls) {
-        const r = await forwardPromote(url, id, Math.max(1, deadline - this.#now()));
+        const r = await forwardPromote(url, id, Math.max(1, deadline - this.#now()), this.#o.peerCredentials);
         if (r.ok) return { ok: true, value: { members: r.members } };
         if (!r.transport) return { ok: false, failure: r.failure };
       }
