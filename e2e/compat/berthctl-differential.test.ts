@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { berthctl, berthctlUntilLines } from './support/berthctl.js';
 import { etcdctl, etcdctlUntilLines, etcdctlVersion } from './support/etcdctl.js';
 import { freePort, startServer, type ServerProcess } from './support/servers.js';
+import { recordScript, runTool, type Observed, type Step, type Tool } from './support/ctl-script.js';
 
 interface Case {
   readonly name: string;
@@ -222,5 +223,142 @@ describe('berthctl vs etcdctl 3.4 (same berth server)', { timeout: 600_000 }, ()
     const got = await berthctl(['--endpoints', server.endpoint, 'move-leader', id]);
     assert.equal(want.stdout, `Leadership transferred from ${id} to ${id}\n`);
     assert.deepEqual({ code: got.code, stdout: got.stdout, stderr: got.stderr }, { code: want.code, stdout: want.stdout, stderr: dropClientLogs(want.stderr) });
+  });
+});
+
+/** Compares two recorded scripts step by step (the first difference fails with both sides shown). */
+function assertSameScript(got: readonly Observed[], want: readonly Observed[]): void {
+  assert.equal(got.length, want.length);
+  for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `step ${i}: ${want[i]?.step ?? ''}`);
+}
+
+const ROOT = ['--user', 'root:rootpw'];
+
+/**
+ * Users, roles, permissions and auth enable/disable, then KV calls as users with and without the
+ * permission. Passwords come from flags, `user:password`, and stdin (etcdctl's prompts read the
+ * next line of a non-terminal stdin; berthctl does the same). Every step runs with both tools.
+ */
+const AUTH_SCRIPT: readonly Step[] = [
+  { args: ['user', 'add', 'root', '--new-user-password=rootpw'] },
+  { args: ['user', 'add', 'root:other'] },
+  { args: ['user', 'add', 'alice:alicepw'] },
+  { args: ['user', 'add', ':nameless'] },
+  { args: ['user', 'add', 'bob', '--interactive=false'], stdin: 'bobpw\n' },
+  { args: ['user', 'add', 'carol'], stdin: 'carolpw\ncarolpw\n' },
+  { args: ['user', 'add', 'dave'], stdin: 'one\ntwo\n' },
+  { args: ['user', 'add', 'erin'], stdin: '' },
+  { args: ['user', 'add', 'nopw', '--no-password', '-w', 'fields'] },
+  { args: ['user', 'add'] },
+  { args: ['role', 'add', 'reader'] },
+  { args: ['role', 'add', 'writer', '-w', 'json'] },
+  { args: ['role', 'add', 'reader'] },
+  { args: ['role', 'add', 'temp'] },
+  { args: ['role', 'grant-permission', 'reader', 'read', '/app/', '--prefix'] },
+  { args: ['role', 'grant-permission', 'reader', 'READ', '/single'] },
+  { args: ['role', 'grant-permission', 'writer', 'readwrite', '/w1', '/w3'] },
+  { args: ['role', 'grant-permission', 'writer', 'Write', '/app/', '--prefix'] },
+  { args: ['role', 'grant-permission', 'writer', 'readwrite', '/from', '--from-key'] },
+  { args: ['role', 'grant-permission', 'temp', 'read', '', '--prefix'] },
+  { args: ['role', 'grant-permission', 'reader', 'frob', '/x'] },
+  { args: ['role', 'grant-permission', 'reader', 'read', '/x', '/y', '--prefix'] },
+  { args: ['role', 'grant-permission', 'reader', 'read', '/x', '--prefix', '--from-key'] },
+  { args: ['role', 'grant-permission', 'reader', 'read'] },
+  { args: ['role', 'grant-permission', 'nope', 'read', '/x'] },
+  { args: ['role', 'get', 'reader'] },
+  { args: ['role', 'get', 'writer'] },
+  { args: ['role', 'get', 'temp'] },
+  { args: ['role', 'get', 'writer', '-w', 'json'] },
+  { args: ['role', 'get', 'writer', '-w', 'fields'] },
+  { args: ['role', 'get', 'nope'] },
+  { args: ['role', 'list'] },
+  { args: ['role', 'list', '-w', 'json'] },
+  { args: ['role', 'list', '-w', 'fields'] },
+  { args: ['role', 'list', 'extra'] },
+  { args: ['role', 'revoke-permission', 'reader', '/single'] },
+  { args: ['role', 'revoke-permission', 'writer', '/w1', '/w3'] },
+  { args: ['role', 'revoke-permission', 'writer', '/from', '--from-key'] },
+  { args: ['role', 'revoke-permission', 'temp', '', '--prefix'] },
+  { args: ['role', 'revoke-permission', 'reader', '/nope'] },
+  { args: ['role', 'revoke-permission', 'reader'] },
+  { args: ['role', 'delete', 'temp'] },
+  { args: ['role', 'delete', 'temp'] },
+  { args: ['user', 'grant-role', 'alice', 'reader'] },
+  { args: ['user', 'grant-role', 'bob', 'writer', '-w', 'fields'] },
+  { args: ['user', 'grant-role', 'bob', 'reader'] },
+  { args: ['user', 'grant-role', 'alice', 'nope'] },
+  { args: ['user', 'grant-role', 'alice'] },
+  { args: ['user', 'get', 'alice'] },
+  { args: ['user', 'get', 'bob', '--detail'] },
+  { args: ['user', 'get', 'bob', '-w', 'json'] },
+  { args: ['user', 'get', 'bob', '-w', 'table'] },
+  { args: ['user', 'get', 'nobody'] },
+  { args: ['user', 'list'] },
+  { args: ['user', 'list', '-w', 'json'] },
+  { args: ['user', 'list', '-w', 'fields'] },
+  { args: ['user', 'revoke-role', 'bob', 'reader'] },
+  { args: ['user', 'revoke-role', 'bob', 'reader'] },
+  { args: ['user', 'passwd', 'alice', '--interactive=false'], stdin: 'alicepw2\n' },
+  { args: ['user', 'passwd', 'carol'], stdin: 'x\ny\n' },
+  { args: ['user', 'add', 'dave:davepw'] },
+  { args: ['user', 'delete', 'dave'] },
+  { args: ['user', 'delete', 'dave'] },
+  { args: ['put', '/app/x', 'before-auth'] },
+  // root lacks the root role: etcdctl 3.4 creates the role, grants it and enables.
+  { args: ['auth', 'enable'] },
+  { args: ['auth', 'enable', 'extra'] },
+  { args: ['get', '/app/x'] },
+  { args: [...ROOT, 'role', 'list'] },
+  { args: [...ROOT, 'user', 'get', 'root', '-w', 'json'] },
+  { args: ['--user', 'root', '--password', 'rootpw', 'user', 'list'] },
+  { args: ['--user', 'root', 'role', 'get', 'root'], stdin: 'rootpw\n' },
+  { args: ['--user', 'alice:alicepw2', 'get', '/app/x'] },
+  { args: ['--user', 'alice:alicepw2', 'put', '/app/x', 'denied'] },
+  { args: ['--user', 'alice:alicepw2', 'get', '/single'] },
+  { args: ['--user', 'alice:alicepw2', 'user', 'list'] },
+  { args: ['--user', 'alice:alicepw', 'get', '/app/x'] },
+  { args: ['--user', 'bob:bobpw', 'put', '/app/y', 'by-bob'] },
+  { args: ['--user', 'bob:bobpw', 'get', '/app/', '--prefix'] },
+  { args: ['--user', 'bob:bobpw', 'put', '/w2', 'no-longer'] },
+  { args: ['--user', 'carol:carolpw', 'get', '/app/x'] },
+  { args: ['--user', 'nobody:pw', 'get', '/app/x'] },
+  { args: [...ROOT, 'user', 'delete', 'nopw'] },
+  { args: [...ROOT, 'auth', 'disable'] },
+  { args: ['get', '/app/', '--prefix'] },
+  { args: ['auth', 'disable'] },
+];
+
+describe('berthctl vs etcdctl 3.4: users, roles and auth (a fresh berth server for each tool)', { timeout: 600_000 }, () => {
+  it('the same script gives the same outputs, errors and exit codes', async () => {
+    const version = etcdctlVersion();
+    if (version instanceof Error) throw version;
+    const opts = { clientPort: await freePort(), peerPort: await freePort() };
+    const record = (tool: Tool) => recordScript(tool, opts, async (run) => {
+      for (const s of AUTH_SCRIPT) await run.step(s);
+    });
+    const want = await record('etcdctl');
+    const got = await record('berthctl');
+    // The script must have exercised what it is about (guards against both tools failing alike).
+    const by = (args: string): Observed | undefined => want.find((o) => o.step === args);
+    assert.equal(by('--user alice:alicepw2 put /app/x denied')?.stderr, 'Error: etcdserver: permission denied\n');
+    assert.equal(by('--user root --password rootpw user list')?.code, 0);
+    assert.match(by('role get writer')?.stdout ?? '', /\(prefix \/app\/\)/);
+    if (process.env['CTL_SCRIPT_DUMP'] !== undefined) for (const o of want) process.stderr.write(`$ ${o.step}\n${o.stdout}${o.stderr}[${o.code}]\n`);
+    assertSameScript(got, want);
+  });
+
+  it('auth status (etcdctl 3.5\'s command; 3.4 has none): simple and json', async () => {
+    const s = await startServer('berth', { clientPort: await freePort(), peerPort: await freePort() });
+    try {
+      const run = (args: readonly string[]) => runTool('berthctl', s.endpoint, args);
+      const off = await run(['auth', 'status']);
+      assert.deepEqual({ code: off.code, stdout: off.stdout, stderr: off.stderr }, { code: 0, stdout: 'Authentication Status: false\nAuthRevision: 1\n', stderr: '' });
+      for (const args of [['user', 'add', 'root:pw'], ['auth', 'enable']]) assert.equal((await run(args)).code, 0);
+      const on = await run(['--user', 'root:pw', 'auth', 'status', '-w', 'json']);
+      assert.equal(on.code, 0, on.stderr);
+      assert.match(on.stdout, /^\{"header":\{"cluster_id":\d+,"member_id":\d+,"revision":\d+,"raft_term":\d+\},"enabled":true,"authRevision":\d+\}\n$/);
+    } finally {
+      await s.stop();
+    }
   });
 });
