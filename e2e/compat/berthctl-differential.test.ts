@@ -228,6 +228,8 @@ describe('berthctl vs etcdctl 3.4 (same berth server)', { timeout: 600_000 }, ()
 
 /** Compares two recorded scripts step by step (the first difference fails with both sides shown). */
 function assertSameScript(got: readonly Observed[], want: readonly Observed[]): void {
+  // CTL_SCRIPT_DUMP=1 shows what etcdctl printed, step by step.
+  if (process.env['CTL_SCRIPT_DUMP'] !== undefined) for (const o of want) process.stderr.write(`$ ${o.step}\n${o.stdout}${o.stderr}[${o.code}]\n`);
   assert.equal(got.length, want.length);
   for (let i = 0; i < want.length; i++) assert.deepEqual(got[i], want[i], `step ${i}: ${want[i]?.step ?? ''}`);
 }
@@ -343,7 +345,6 @@ describe('berthctl vs etcdctl 3.4: users, roles and auth (a fresh berth server f
     assert.equal(by('--user alice:alicepw2 put /app/x denied')?.stderr, 'Error: etcdserver: permission denied\n');
     assert.equal(by('--user root --password rootpw user list')?.code, 0);
     assert.match(by('role get writer')?.stdout ?? '', /\(prefix \/app\/\)/);
-    if (process.env['CTL_SCRIPT_DUMP'] !== undefined) for (const o of want) process.stderr.write(`$ ${o.step}\n${o.stdout}${o.stderr}[${o.code}]\n`);
     assertSameScript(got, want);
   });
 
@@ -360,5 +361,88 @@ describe('berthctl vs etcdctl 3.4: users, roles and auth (a fresh berth server f
     } finally {
       await s.stop();
     }
+  });
+});
+
+/**
+ * What two correct runs of the membership script print differently: the IDs of added members (etcd
+ * makes them from the peer URLs and the time), printed in hex (also %16x, space-padded) and decimal
+ * (JSON), become NEW, NEW2, …; members come in ID order, so member lists, the members of a JSON
+ * response and ETCD_INITIAL_CLUSTER entries are sorted.
+ */
+class NewIds {
+  readonly #ids: bigint[] = [];
+  learn(text: string): void {
+    for (const m of text.matchAll(/Member\s+([0-9a-f]+) added|"member":\{"ID":(\d+)/g)) {
+      const id = m[1] !== undefined ? BigInt(`0x${m[1]}`) : BigInt(m[2] as string);
+      if (!this.#ids.includes(id)) this.#ids.push(id);
+    }
+  }
+  normalise(text: string): string {
+    this.learn(text);
+    let s = text;
+    this.#ids.forEach((id, i) => {
+      const label = i === 0 ? 'NEW' : `NEW${i + 1}`;
+      const hex = id.toString(16);
+      s = s.replaceAll(` ${hex.padStart(16, ' ')}`, ` ${label}`).replaceAll(hex, label).replaceAll(id.toString(), label);
+    });
+    s = s.replace(/ETCD_INITIAL_CLUSTER="([^"]*)"/g, (_m, v: string) => `ETCD_INITIAL_CLUSTER="${v.split(',').sort().join(',')}"`);
+    return s.replace(/"members":\[\{(.*?)\}\]/g, (_m, body: string) => `"members":[{${body.split('},{').sort().join('},{')}}]`);
+  }
+  get ids(): readonly bigint[] {
+    return this.#ids;
+  }
+}
+
+const sortedLines = (s: string): string => s.split('\n').filter((l) => l !== '').sort().join('\n');
+
+describe('berthctl vs etcdctl 3.4: member add/update/promote/remove (a fresh berth server for each tool)', { timeout: 600_000 }, () => {
+  it('the same script gives the same outputs, errors and exit codes', async () => {
+    const version = etcdctlVersion();
+    if (version instanceof Error) throw version;
+    const opts = { clientPort: await freePort(), peerPort: await freePort(), name: 'm0', extraArgs: ['--emulated-etcd-version', '3.4.23'] };
+    const peer = [await freePort(), await freePort(), await freePort()].map((p) => `http://127.0.0.1:${p}`) as [string, string, string];
+    const record = (tool: Tool) => recordScript(tool, opts, async (run) => {
+      const ids = new NewIds();
+      const fix = (t: string): string => ids.normalise(t);
+      const step = (args: readonly string[], extra: (t: string) => string = (t) => t) => run.step({ args }, (t) => extra(fix(t)));
+      const hexId = (i: number): string => (ids.ids[i] ?? 0n).toString(16);
+      const self = (await runTool(tool, run.server.endpoint, ['member', 'list'])).stdout.split(',')[0] ?? '';
+      await step(['member', 'list']);
+      await step(['member', 'add', 'm1', '--learner', '--peer-urls', peer[0]]);
+      await step(['member', 'list'], sortedLines);
+      await step(['member', 'add', 'm2', '--peer-urls', peer[0]]);
+      await step(['member', 'add', 'm2', '--learner', `--peer-urls=${peer[1]}`]);
+      await step(['member', 'add']);
+      await step(['member', 'add', 'm2']);
+      await step(['member', 'add', 'm2', peer[1], 'HTTP://x']);
+      await step(['member', 'update', hexId(0), '--peer-urls', `${peer[1]},${peer[2]}`]);
+      await step(['member', 'list', '-w', 'json'], (t) => t.replace(/"(member_id|raft_term)":\d+/g, '"$1":N'));
+      await step(['member', 'update', hexId(0)]);
+      await step(['member', 'update', '--peer-urls', peer[1]]);
+      await step(['member', 'update', 'zz', '--peer-urls', peer[1]]);
+      await step(['member', 'promote', hexId(0)]);
+      await step(['member', 'promote', self]);
+      await step(['member', 'promote', 'ffff']);
+      await step(['member', 'promote', '1ffffffffffffffff']);
+      await step(['member', 'promote']);
+      await step(['member', 'remove', 'zz']);
+      await step(['member', 'remove']);
+      await step(['member', 'remove', 'ffff']);
+      await step(['member', 'remove', hexId(0)]);
+      await step(['member', 'remove', hexId(0)]);
+      await step(['member', 'add', 'm3', '--learner', '--peer-urls', peer[2], '-w', 'json']);
+      await step(['member', 'update', hexId(1), '--peer-urls', peer[0], '-w', 'fields']);
+      await step(['member', 'list'], sortedLines);
+      await step(['member', 'remove', hexId(1), '-w', 'json']);
+      await step(['member', 'list']);
+    });
+    const want = await record('etcdctl');
+    const got = await record('berthctl');
+    const by = (prefix: string): Observed | undefined => want.find((o) => o.step.startsWith(prefix));
+    assert.match(by('member add m1 --learner')?.stdout ?? '', /^Member NEW added to cluster [ 0-9a-f]{16}\n\nETCD_NAME="m1"\nETCD_INITIAL_CLUSTER=".*m1=http/);
+    assert.match(by('member remove zz')?.stderr ?? '', /^Error: bad member ID arg/);
+    assert.match(by('member add m3')?.stdout ?? '', /"member":\{"ID":NEW2,/);
+    assertSameScript(got, want);
   });
 });

@@ -42,7 +42,7 @@ export function runTool(tool: Tool, endpoint: string, args: readonly string[], s
 
 export interface ScriptRun {
   readonly server: ServerProcess;
-  /** Runs and records a step; `fix` normalises this step's stdout and stderr further. */
+  /** Runs and records a step; `fix` normalises this step's command line, stdout and stderr. */
   step(s: Step, fix?: (text: string) => string): Promise<EtcdctlResult>;
   readonly seen: Observed[];
 }
@@ -65,7 +65,7 @@ export async function recordScript(
       seen,
       step: async (s, fix = (t) => t) => {
         const r = await runTool(tool, endpoint(server), s.args, s.stdin);
-        seen.push({ step: s.args.join(' '), code: r.code, stdout: fix(r.stdout), stderr: fix(dropToolNoise(r.stderr)) });
+        seen.push({ step: fix(s.args.join(' ')), code: r.code, stdout: fix(r.stdout), stderr: fix(dropToolNoise(r.stderr)) });
         return r;
       },
     });
