@@ -6,10 +6,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTestPki, type TestPki } from './support/certs.js';
 import { berthctl, berthctlUntilLines } from './support/berthctl.js';
 import { etcdctl, etcdctlUntilLines, etcdctlVersion } from './support/etcdctl.js';
 import { freePort, startServer, type ServerProcess } from './support/servers.js';
-import { recordScript, runTool, type Observed, type Step, type Tool } from './support/ctl-script.js';
+import { dropToolNoise, recordScript, runTool, type Observed, type Step, type Tool } from './support/ctl-script.js';
 
 interface Case {
   readonly name: string;
@@ -444,5 +448,74 @@ describe('berthctl vs etcdctl 3.4: member add/update/promote/remove (a fresh ber
     assert.match(by('member remove zz')?.stderr ?? '', /^Error: bad member ID arg/);
     assert.match(by('member add m3')?.stdout ?? '', /"member":\{"ID":NEW2,/);
     assertSameScript(got, want);
+  });
+});
+
+describe('berthctl vs etcdctl 3.4 over TLS with client-cert-auth (same berth server)', { timeout: 300_000 }, () => {
+  let dir = '';
+  let pki: TestPki;
+  let server: ServerProcess;
+  const TLS = (): string[] => ['--cacert', pki.ca.cert, '--cert', pki.client.cert, '--key', pki.client.key];
+
+  before(async () => {
+    const version = etcdctlVersion();
+    if (version instanceof Error) throw version;
+    dir = mkdtempSync(join(tmpdir(), 'berthctl-tls-'));
+    pki = makeTestPki(dir);
+    server = await startServer('berth', {
+      clientPort: await freePort(),
+      peerPort: await freePort(),
+      clientScheme: 'https',
+      extraArgs: ['--cert-file', pki.server.cert, '--key-file', pki.server.key, '--trusted-ca-file', pki.ca.cert, '--client-cert-auth'],
+      probeTls: { ca: readFileSync(pki.ca.cert), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) },
+    });
+  });
+  after(async () => {
+    await server?.stop();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  const both = async (endpoint: string, args: readonly string[]) => {
+    const want = await runTool('etcdctl', endpoint, args);
+    const got = await runTool('berthctl', endpoint, args);
+    return { want: { code: want.code, stdout: want.stdout, stderr: dropToolNoise(want.stderr) }, got: { code: got.code, stdout: got.stdout, stderr: got.stderr } };
+  };
+
+  it('with the CA and a client certificate: the same outputs (https:// and bare host:port endpoints)', async () => {
+    const cases: [string, string[], number][] = [
+      [server.clientUrl, [...TLS(), 'put', 'tk', 'over-tls'], 0],
+      [server.clientUrl, [...TLS(), 'get', 'tk'], 0],
+      [server.clientUrl, [...TLS(), 'member', 'list'], 0],
+      // A bare endpoint uses TLS because TLS files are given.
+      [server.endpoint, [...TLS(), 'get', 'tk', '--print-value-only'], 0],
+      [server.endpoint, ['--insecure-transport=false', '--insecure-skip-tls-verify', '--cert', pki.client.cert, '--key', pki.client.key, 'get', 'tk'], 0],
+      // Bad TLS arguments fail before dialling (exit 128).
+      [server.clientUrl, ['--cacert', join(dir, 'missing.crt'), 'get', 'tk'], 128],
+      [server.clientUrl, ['--cacert', pki.ca.cert, '--cert', pki.client.cert, 'get', 'tk'], 128],
+      [server.clientUrl, ['--cacert=', 'get', 'tk'], 128],
+    ];
+    for (const [ep, args, code] of cases) {
+      const { want, got } = await both(ep, args);
+      assert.equal(want.code, code, `${args.join(' ')}: ${want.stderr}`);
+      assert.deepEqual(got, want, args.join(' '));
+    }
+    assert.equal((await runTool('berthctl', server.clientUrl, [...TLS(), 'get', 'tk', '--print-value-only'])).stdout, 'over-tls\n');
+  });
+
+  it('refused handshakes: exit 1 like etcdctl, and one line that says why (etcdctl: context deadline exceeded)', async () => {
+    const cases: [string, string[], RegExp][] = [
+      ['no client certificate', ['--cacert', pki.ca.cert], /certificate required|alert/],
+      ['a CA that did not sign the server', ['--cacert', pki.otherCa.cert, '--cert', pki.client.cert, '--key', pki.client.key], /self[- ]signed|unable to (verify|get)/],
+      ['a client certificate of another CA', ['--cacert', pki.ca.cert, '--cert', pki.foreignClient.cert, '--key', pki.foreignClient.key], /./],
+      ['https:// with the system roots', [], /self[- ]signed|unable to (verify|get)/],
+    ];
+    for (const [name, flags, why] of cases) {
+      const { want, got } = await both(server.clientUrl, ['--dial-timeout', '2s', ...flags, 'get', 'tk']);
+      assert.equal(want.code, 1, `${name}: etcdctl ${want.stderr}`);
+      assert.equal(got.code, 1, `${name}: berthctl ${got.stderr}`);
+      assert.equal(got.stdout, '', name);
+      assert.match(got.stderr, /^Error: TLS handshake with 127\.0\.0\.1:\d+ failed: [^\n]+\n$/, name);
+      assert.match(got.stderr, why, name);
+    }
   });
 });
