@@ -13,3 +13,5 @@ process.exitCode = await runBerthctl({
   stderr: process.stderr,
   stdin: process.stdin,
 });
+// A password prompt reads stdin up to one line; a pipe that stays open must not keep the process alive.
+process.stdin.destroy();
