@@ -51,9 +51,12 @@ export function tlsFailure(endpoint: string, tls: TlsMaterial | undefined, timeo
     const s = socket;
     // In TLS 1.3 the server judges the client certificate after the client's side of the handshake is
     // complete: only the server's first HTTP/2 bytes show that the connection was accepted.
+    // Nothing to say about TLS when not even TCP connects (the caller reports the deadline).
+    let tcp = false;
+    s.once('connect', () => (tcp = true));
     s.on('secureConnect', () => s.write(PREFACE));
     s.on('data', () => finish(undefined));
-    s.on('error', (err: Error) => finish(cleanTlsMessage(err.message)));
-    s.on('close', () => finish('connection closed by the server during the TLS handshake'));
+    s.on('error', (err: Error) => finish(tcp ? cleanTlsMessage(err.message) : undefined));
+    s.on('close', () => finish(tcp ? 'connection closed by the server during the TLS handshake' : undefined));
   });
 }

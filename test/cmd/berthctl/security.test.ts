@@ -14,7 +14,9 @@ import { Flags, parseFlags } from '../../../cmd/berthctl/flags.js';
 import type { Io } from '../../../cmd/berthctl/io.js';
 import { askPassword, readWord } from '../../../cmd/berthctl/prompt.js';
 import { usesTls } from '../../../pkg/client/index.js';
-import { cleanTlsMessage } from '../../../pkg/client/tls-probe.js';
+import { cleanTlsMessage, tlsFailure } from '../../../pkg/client/tls-probe.js';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
 
 function io(argv: string[], stdin: string | Buffer[] = ''): Io & { out(): string; err(): string } {
   let stdout = '';
@@ -68,6 +70,20 @@ describe('berthctl connection flags', () => {
     const x = io([], 'secret\nrest');
     assert.deepEqual(await userFromFlags(flags(['--user', 'root']), x), { name: 'root', password: 'secret' });
     assert.equal(x.out(), 'Password: \n');
+  });
+
+  it('the handshake probe: nothing to say without TCP, a reason when the server hangs up on TLS', async () => {
+    assert.equal(await tlsFailure('https://127.0.0.1:1', undefined, 2000), undefined);
+    const plain = createServer((sock) => sock.destroy());
+    plain.listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    try {
+      const addr = plain.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      assert.match((await tlsFailure(`https://127.0.0.1:${port}`, undefined, 5000)) ?? '', /disconnected|closed|ECONNRESET/);
+    } finally {
+      plain.close();
+    }
   });
 
   it('TLS handshake errors lose OpenSSL\'s prefix and source location', () => {
