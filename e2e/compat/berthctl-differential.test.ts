@@ -3,6 +3,10 @@
  * stderr and exit code must be equal. Mutating cases run their setup again before each tool, so both
  * see the same state; JSON numbers that move with every write (revisions, versions, raft term) are
  * the only thing normalised, and only in cases marked `normalise`.
+ *
+ * Stateful scripts (users/roles/auth, membership) run step by step with each tool against its own
+ * fresh berth server on the same ports (support/ctl-script.ts); the TLS cases share one server with
+ * --client-cert-auth. Their normalisations are stated where they are defined.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
