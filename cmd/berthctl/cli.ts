@@ -4,7 +4,7 @@
  * defaults and ETCDCTL_* variables), run it, and turn failures into etcdctl's `Error: …` line and
  * exit code. The command table is the list of modules below: a new command is one more entry.
  */
-import { Client, errorMessage } from '../../pkg/client/index.js';
+import { Client, errorMessage, TlsHandshakeError } from '../../pkg/client/index.js';
 import { BERTH_VERSION } from '../../pkg/config/index.js';
 import type { Command } from './commands/command.js';
 import { snapshotCommands } from './commands/snapshot.js';
@@ -14,7 +14,10 @@ import { leaseCommands } from './commands/lease.js';
 import { clusterCommands } from './commands/cluster.js';
 import { watchCommands } from './commands/watch.js';
 import { maintenanceCommands } from './commands/maintenance.js';
+import { membershipCommands } from './commands/membership.js';
+import { authCommands } from './commands/auth.js';
 import { FlagError, Flags, parseFlags, type FlagSpec } from './flags.js';
+import { clientOptions, CONNECTION_FLAGS, userFromFlags } from './connection.js';
 import { CommandError, Exit, type Context, type Io } from './io.js';
 
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
@@ -26,7 +29,7 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'write-out', short: 'w', kind: 'string', env: 'ETCDCTL_WRITE_OUT', def: 'simple', help: 'set the output format (fields, json, protobuf, simple, table)' },
   { name: 'hex', kind: 'bool', env: 'ETCDCTL_HEX', def: 'false', help: 'print byte strings as hex encoded strings' },
   { name: 'debug', kind: 'bool', env: 'ETCDCTL_DEBUG', def: 'false', help: 'enable client-side debug logging' },
-  { name: 'insecure-transport', kind: 'bool', env: 'ETCDCTL_INSECURE_TRANSPORT', def: 'true', help: 'disable transport security for client connections' },
+  ...CONNECTION_FLAGS,
   { name: 'help', short: 'h', kind: 'bool', def: 'false', help: 'help for berthctl' },
 ];
 
@@ -41,7 +44,7 @@ const versionCommand: Command = {
   },
 };
 
-export const COMMANDS: readonly Command[] = [...kvCommands, ...txnCommands, ...watchCommands, ...leaseCommands, ...clusterCommands, ...maintenanceCommands, ...snapshotCommands, versionCommand];
+export const COMMANDS: readonly Command[] = [...kvCommands, ...txnCommands, ...watchCommands, ...leaseCommands, ...clusterCommands, ...membershipCommands, ...authCommands, ...maintenanceCommands, ...snapshotCommands, versionCommand];
 
 const WRITE_OUT = new Set(['simple', 'json', 'table', 'fields', 'protobuf']);
 
@@ -108,25 +111,27 @@ export async function runBerthctl(io: Io): Promise<number> {
     return Exit.badArgs;
   }
   let client: Client | undefined;
+  let user: Promise<{ name: string; password: string } | undefined> | undefined;
+  const connect = async (endpoints: readonly string[]): Promise<Client> => {
+    user ??= userFromFlags(flags, io);
+    const opts = clientOptions(flags, endpoints, await user);
+    try {
+      return await Client.connect(opts);
+    } catch (err) {
+      // etcdctl 3.4 dials lazily: a refused TLS handshake shows up as a failed command (exit 1).
+      throw new CommandError(errorMessage(err), err instanceof TlsHandshakeError ? Exit.error : Exit.badConnection);
+    }
+  };
   const ctx: Context = {
     io,
     flags,
     writeOut,
     hex: flags.bool('hex'),
     client: async () => {
-      if (client === undefined) {
-        try {
-          client = await Client.connect({
-            endpoints: flags.list('endpoints'),
-            dialTimeoutMs: flags.ms('dial-timeout'),
-            commandTimeoutMs: flags.ms('command-timeout'),
-          });
-        } catch (err) {
-          throw new CommandError(errorMessage(err), Exit.badConnection);
-        }
-      }
+      client ??= await connect(flags.list('endpoints'));
       return client;
     },
+    connect: (endpoint) => connect([endpoint]),
   };
   try {
     return await command.run(ctx);

@@ -31,6 +31,8 @@ export interface Context {
   /** -w / --write-out */
   readonly writeOut: string;
   readonly hex: boolean;
-  /** Connects with the global endpoint/timeout flags (once; closed by the runner). */
+  /** Connects with the global endpoint/timeout/TLS/user flags (once; closed by the runner). */
   client(): Promise<Client>;
+  /** A separate client of one endpoint with the same settings; the caller closes it. */
+  connect(endpoint: string): Promise<Client>;
 }

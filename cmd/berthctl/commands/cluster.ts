@@ -1,9 +1,10 @@
 /** `member list`, `endpoint health | status [--cluster]` (etcdctl 3.4 rows, tables and JSON). */
-import { Client, errorMessage } from '../../../pkg/client/index.js';
+import { errorMessage, type Client } from '../../../pkg/client/index.js';
 import type { AlarmResponse, HashKVResponse, MemberListResponse, RangeResponse, StatusResponse } from '../../../pkg/proto/gen/etcdserverpb/rpc.js';
 import { CommandError, Exit, type Context } from '../io.js';
 import { printJson, type JsonValue } from '../output/json.js';
 import { jsonHeader } from '../output/kv.js';
+import { jsonMember } from '../output/member.js';
 import { humanBytes, renderTable } from '../output/table.js';
 import { fieldsHeader, goQuote } from '../output/fields.js';
 import type { Command } from './command.js';
@@ -36,14 +37,7 @@ async function memberList(ctx: Context): Promise<number> {
   const r = await c.unary<MemberListResponse>((s, md, o, cb) => s.cluster.memberList({ linearizable: false }, md, o, cb));
   const rows = memberRows(r);
   if (ctx.writeOut === 'json') {
-    const members = r.members.map((m) => ({
-      ID: m.ID === 0n ? undefined : m.ID,
-      name: m.name === '' ? undefined : m.name,
-      peerURLs: m.peerURLs.length === 0 ? undefined : m.peerURLs,
-      clientURLs: m.clientURLs.length === 0 ? undefined : m.clientURLs,
-      isLearner: m.isLearner ? true : undefined,
-    }));
-    ctx.io.stdout.write(printJson({ header: jsonHeader(r.header), members }));
+    ctx.io.stdout.write(printJson({ header: jsonHeader(r.header), members: r.members.map(jsonMember) }));
   } else if (ctx.writeOut === 'fields') {
     let out = fieldsHeader(r.header);
     for (const m of r.members) {
@@ -69,7 +63,7 @@ async function targets(ctx: Context): Promise<string[]> {
 }
 
 async function withEndpoint<T>(ctx: Context, ep: string, f: (c: Client) => Promise<T>): Promise<T> {
-  const c = await Client.connect({ endpoints: [ep], dialTimeoutMs: ctx.flags.ms('dial-timeout'), commandTimeoutMs: ctx.flags.ms('command-timeout') });
+  const c = await ctx.connect(ep);
   try {
     return await f(c);
   } finally {

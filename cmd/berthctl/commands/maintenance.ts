@@ -1,5 +1,5 @@
 /** `alarm list | disarm`, `defrag [--cluster]`, `move-leader <hex id>` (etcdctl 3.4's behaviour and outputs). */
-import { Client, errorMessage } from '../../../pkg/client/index.js';
+import { errorMessage, type Client } from '../../../pkg/client/index.js';
 import {
   AlarmRequest_AlarmAction,
   AlarmType,
@@ -56,7 +56,7 @@ async function alarmDisarm(ctx: Context): Promise<number> {
 }
 
 async function withEndpoint<T>(ctx: Context, ep: string, f: (c: Client) => Promise<T>): Promise<T> {
-  const c = await Client.connect({ endpoints: [ep], dialTimeoutMs: ctx.flags.ms('dial-timeout'), commandTimeoutMs: ctx.flags.ms('command-timeout') });
+  const c = await ctx.connect(ep);
   try {
     return await f(c);
   } finally {
