@@ -55,6 +55,12 @@ export interface IterateOptions extends Range {
   readonly fillCache?: boolean;
   /** Soft bound on bytes per chunk fetched from the thread pool (at most 1000 entries). Default 64 KiB. */
   readonly chunkBytes?: number;
+  /**
+   * iterateChunks only: fetch the next chunk on the thread pool while the caller processes the current
+   * one. For scans that read to the end of their range (counting, snapshots); a caller that stops
+   * early wastes one chunk's read. Default false.
+   */
+  readonly readAhead?: boolean;
 }
 
 export type { KeyValue } from './cursor.js';
@@ -250,13 +256,21 @@ export class Engine {
    */
   async *iterateChunks(opts: IterateOptions = {}): AsyncGenerator<KeyValue[], void, undefined> {
     const cursor = this.cursor(opts);
+    let ahead: Promise<KeyValue[]> | undefined;
     try {
       for (;;) {
-        const chunk = await cursor.next();
+        const chunk = await (ahead ?? cursor.next());
+        ahead = undefined;
         if (chunk.length === 0) return;
+        if (opts.readAhead === true) {
+          ahead = cursor.next();
+          ahead.catch(() => {}); // surfaced by the await above, or dropped when the caller stops early
+        }
         yield chunk;
       }
     } finally {
+      // the binding must not end an iterator with a next() in flight
+      if (ahead !== undefined) await ahead.catch(() => {});
       await cursor.close();
     }
   }

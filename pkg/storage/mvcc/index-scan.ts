@@ -66,7 +66,8 @@ export async function scanIndex(
     let reseek: Uint8Array | null = null;
     let from: Buffer | null = null;
     let done = false;
-    scan: for await (const chunk of db.iterateChunks({ gte, lt: bounds.lt })) {
+    // Counting reads to the end of the range: overlap the next chunk's read with this one's decoding.
+    scan: for await (const chunk of db.iterateChunks({ gte, lt: bounds.lt, readAhead: opts.count })) {
       for (const { key, value } of chunk) {
         const ik = asBuffer(key);
         const pl = ik.length - REVISION_BYTES;
