@@ -26,10 +26,12 @@ export interface MemberSlot {
   starts: number;
 }
 
-function entry(broken: readonly Defect[]): { cmd: string; args: string[] } {
+/** cmd/berth, or the test entry point when there are defects or the power-loss model is wanted. */
+function entry(broken: readonly Defect[], powerLoss: boolean): { cmd: string; args: string[] } {
   const here = dirname(fileURLToPath(import.meta.url));
-  const base = broken.length > 0 ? join(here, 'broken-berth') : resolve(here, '../../cmd/berth/main');
-  const extra = broken.length > 0 ? [`--broken=${broken.join(',')}`] : [];
+  const test = broken.length > 0 || powerLoss;
+  const base = test ? join(here, 'broken-berth') : resolve(here, '../../cmd/berth/main');
+  const extra = [...(broken.length > 0 ? [`--broken=${broken.join(',')}`] : []), ...(powerLoss ? ['--power-loss-model'] : [])];
   if (existsSync(`${base}.js`)) return { cmd: process.execPath, args: [`${base}.js`, ...extra] };
   return { cmd: process.execPath, args: ['--import', 'tsx', `${base}.ts`, ...extra] };
 }
@@ -87,8 +89,11 @@ export class Cluster implements LinkRules {
     this.#delay = 0;
   }
 
-  /** Starts member i (not waiting for health); `env` e.g. BERTH_FAILPOINTS. */
-  start(i: number, env: Record<string, string> = {}): void {
+  /**
+   * Starts member i (not waiting for health); `env` e.g. BERTH_FAILPOINTS; `powerLoss` runs it with
+   * the storage power-loss model (test entry point), which the `powerloss` failpoint action needs.
+   */
+  start(i: number, env: Record<string, string> = {}, opts: { readonly powerLoss?: boolean } = {}): void {
     const m = this.members[i] as MemberSlot;
     if (m.child !== undefined) throw new Error(`${m.name} is already running`);
     const initialCluster = this.members.map((x, j) => `${x.name}=http://127.0.0.1:${this.#proxyPorts[j]}`).join(',');
@@ -108,7 +113,7 @@ export class Cluster implements LinkRules {
       '--experimental-snapshot-catchup-entries', '100',
       '--log-level', 'warn',
     ];
-    const { cmd, args } = entry(this.#broken);
+    const { cmd, args } = entry(this.#broken, opts.powerLoss === true);
     const childEnv: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(childEnv)) if (k.startsWith('ETCD_') || k.startsWith('BERTH_')) delete childEnv[k];
     Object.assign(childEnv, env);
@@ -117,7 +122,7 @@ export class Cluster implements LinkRules {
       log = createWriteStream(m.logPath, { flags: 'a' });
       this.#logs.set(i, log);
     }
-    log.write(`\n=== start #${m.starts + 1} ${JSON.stringify(env)} ===\n`);
+    log.write(`\n=== start #${m.starts + 1} ${JSON.stringify(env)}${opts.powerLoss === true ? ' power-loss model' : ''} ===\n`);
     const child = spawn(cmd, [...args, ...flags], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const w = log;
     child.stdout?.on('data', (d: Buffer) => w.write(d));

@@ -13,9 +13,17 @@ export const MULTI_MEMBER_FAULTS: readonly Fault[] = ['partition-leader', 'parti
 
 /** Crash points armed by failpoint-kill (kill@n on a random hit n). */
 export const CRASH_POINTS = [
-  'wal-after-sync', 'apply-before-commit', 'apply-after-commit', 'raft-before-send', 'watch-before-send', 'compact-between-batches',
+  'wal-before-sync', 'wal-after-sync', 'apply-before-commit', 'apply-after-commit', 'raft-before-send', 'watch-before-send', 'compact-between-batches',
   'snapshot-receive-before', 'snapshot-receive-after', 'snapshot-install-before', 'snapshot-install-mid', 'snapshot-install-after',
 ] as const;
+
+/**
+ * Where power-loss cuts the power (`<point>=powerloss@n`): any engine write, after an apply batch
+ * (unsynced: lost unless a synced write followed), before raft messages leave, after a synced WAL
+ * batch. The hit number is random in POWER_LOSS_HITS[point].
+ */
+export const POWER_LOSS_POINTS = ['engine-write', 'apply-after-commit', 'raft-before-send', 'wal-after-sync'] as const;
+const POWER_LOSS_HITS: Record<string, readonly [number, number]> = { 'engine-write': [5, 300] };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -33,10 +41,10 @@ export async function leaderOf(cluster: Cluster, clients: readonly EtcdClient[])
 }
 
 /** Restarts member i with failpoints armed, waits (bounded) for it to die at one, then restarts it clean. */
-async function crashAt(cluster: Cluster, i: number, spec: string, log: (s: string) => void, downMs = 0): Promise<boolean> {
+async function crashAt(cluster: Cluster, i: number, spec: string, log: (s: string) => void, downMs = 0, powerLoss = false): Promise<boolean> {
   await cluster.kill(i);
   if (downMs > 0) await sleep(downMs);
-  cluster.start(i, { BERTH_FAILPOINTS: spec });
+  cluster.start(i, { BERTH_FAILPOINTS: spec }, { powerLoss });
   const m = cluster.members[i];
   const died = await Promise.race([m?.exited?.then(() => true), sleep(10_000).then(() => false)]);
   if (!died) await cluster.kill(i);
@@ -46,7 +54,15 @@ async function crashAt(cluster: Cluster, i: number, spec: string, log: (s: strin
 }
 
 /** Injects one fault of kind `f`; resolves once it is healed (members restarted, links restored). */
-export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdClient[], rng: Rng, log: (s: string) => void, crashPoints: readonly string[] = CRASH_POINTS): Promise<string> {
+export interface InjectOptions {
+  /** Failpoints failpoint-kill picks from (default CRASH_POINTS). */
+  readonly crashPoints?: readonly string[];
+  /** Failpoints power-loss picks from (default POWER_LOSS_POINTS). */
+  readonly powerLossPoints?: readonly string[];
+}
+
+export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdClient[], rng: Rng, log: (s: string) => void, io: InjectOptions = {}): Promise<string> {
+  const crashPoints = io.crashPoints ?? CRASH_POINTS;
   const n = cluster.members.length;
   const leader = await leaderOf(cluster, clients);
   const any = rng.int(0, n - 1);
@@ -71,10 +87,13 @@ export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdC
       return `kill at ${point} on m${any}${hit ? '' : ' (not reached)'}`;
     }
     case 'power-loss': {
-      // The WAL writes each batch with sync: dying before the write is losing the unsynced batch.
+      // The member runs the storage power-loss model: at the failpoint every write made without
+      // fsync since the last synced one is dropped, then the process dies.
       const v = rng.chance(0.5) ? (leader ?? any) : any;
-      const hit = await crashAt(cluster, v, `wal-before-sync=kill@${rng.int(3, 80)}`, log);
-      return `power loss (wal-before-sync) on m${v}${hit ? '' : ' (not reached)'}`;
+      const point = rng.pick(io.powerLossPoints ?? POWER_LOSS_POINTS);
+      const [lo, hi] = POWER_LOSS_HITS[point] ?? [3, 80];
+      const hit = await crashAt(cluster, v, `${point}=powerloss@${rng.int(lo, hi)}`, log, 0, true);
+      return `power loss at ${point} on m${v}${hit ? '' : ' (not reached)'}`;
     }
     case 'disk-full': {
       const v = rng.chance(0.5) ? (leader ?? any) : any;

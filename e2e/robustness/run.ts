@@ -29,6 +29,8 @@ export interface RunOptions {
   readonly faultGapMs?: readonly [number, number];
   /** Failpoints failpoint-kill picks from (default: faults.ts CRASH_POINTS). */
   readonly crashPoints?: readonly string[];
+  /** Failpoints power-loss picks from (default: faults.ts POWER_LOSS_POINTS). */
+  readonly powerLossPoints?: readonly string[];
   readonly log?: (s: string) => void;
 }
 
@@ -74,7 +76,10 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     await sleep(Math.min(1500, o.durationMs / 4));
     while (faults.length > 0 && Date.now() < deadline - 2000) {
       const f = rng.pick(faults);
-      const what = await inject(f, cluster, clients, rng, log, o.crashPoints);
+      const what = await inject(f, cluster, clients, rng, log, {
+        ...(o.crashPoints !== undefined ? { crashPoints: o.crashPoints } : {}),
+        ...(o.powerLossPoints !== undefined ? { powerLossPoints: o.powerLossPoints } : {}),
+      });
       faultCounts[f] = (faultCounts[f] ?? 0) + 1;
       log(`fault ${f}: ${what}`);
       await ensureHealthy(cluster, log);
