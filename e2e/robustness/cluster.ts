@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, createWriteStream, type WriteStream } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, createWriteStream, type WriteStream } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../compat/support/servers.js';
@@ -24,7 +24,13 @@ export interface MemberSlot {
   exited: Promise<void> | undefined;
   paused: boolean;
   starts: number;
+  /** Joins a running cluster (`--initial-cluster-state existing`): set when the slot was re-added. */
+  joinExisting: boolean;
 }
+
+/** Members take a raft snapshot every SNAPSHOT_COUNT applied entries and keep CATCHUP_ENTRIES of log. */
+export const SNAPSHOT_COUNT = 300;
+export const CATCHUP_ENTRIES = 100;
 
 /** cmd/berth, or the test entry point when there are defects or the power-loss model is wanted. */
 function entry(broken: readonly Defect[], powerLoss: boolean): { cmd: string; args: string[] } {
@@ -58,7 +64,7 @@ export class Cluster implements LinkRules {
       const clientPort = await freePort();
       const dataDir = join(runDir, `m${i}`);
       mkdirSync(dataDir, { recursive: true });
-      members.push({ index: i, name: `m${i}`, clientPort, peerPort: await freePort(), endpoint: `127.0.0.1:${clientPort}`, dataDir, logPath: join(runDir, `m${i}.log`), child: undefined, exited: undefined, paused: false, starts: 0 });
+      members.push({ index: i, name: `m${i}`, clientPort, peerPort: await freePort(), endpoint: `127.0.0.1:${clientPort}`, dataDir, logPath: join(runDir, `m${i}.log`), child: undefined, exited: undefined, paused: false, starts: 0, joinExisting: false });
       proxyPorts.push(await freePort());
     }
     const c = new Cluster(members, proxyPorts, broken);
@@ -89,6 +95,23 @@ export class Cluster implements LinkRules {
     this.#delay = 0;
   }
 
+  /** The peer URL member i advertises (its proxy). */
+  peerUrl(i: number): string {
+    return `http://127.0.0.1:${this.#proxyPorts[i]}`;
+  }
+
+  /**
+   * Member i (stopped) becomes a new member with an empty data dir that joins the running cluster
+   * on its next start (after a MemberAdd for peerUrl(i)).
+   */
+  wipeForRejoin(i: number): void {
+    const m = this.members[i] as MemberSlot;
+    if (m.child !== undefined) throw new Error(`${m.name} is running`);
+    rmSync(m.dataDir, { recursive: true, force: true });
+    mkdirSync(m.dataDir, { recursive: true });
+    m.joinExisting = true;
+  }
+
   /**
    * Starts member i (not waiting for health); `env` e.g. BERTH_FAILPOINTS; `powerLoss` runs it with
    * the storage power-loss model (test entry point), which the `powerloss` failpoint action needs.
@@ -107,10 +130,11 @@ export class Cluster implements LinkRules {
       '--initial-advertise-peer-urls', `http://127.0.0.1:${this.#proxyPorts[i]}`,
       '--initial-cluster', initialCluster,
       '--initial-cluster-token', 'robustness',
+      ...(m.joinExisting ? ['--initial-cluster-state', 'existing'] : []),
       // Frequent raft snapshots and a short catch-up tail: a member down for a few seconds is
       // brought back by a snapshot, so snapshot send/receive/install runs under faults too.
-      '--snapshot-count', '300',
-      '--experimental-snapshot-catchup-entries', '100',
+      '--snapshot-count', String(SNAPSHOT_COUNT),
+      '--experimental-snapshot-catchup-entries', String(CATCHUP_ENTRIES),
       '--log-level', 'warn',
     ];
     const { cmd, args } = entry(this.#broken, opts.powerLoss === true);

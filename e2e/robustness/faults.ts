@@ -3,13 +3,18 @@
  * and ends with all members running again.
  */
 import type { Cluster } from './cluster.js';
+import { replaceMember } from './membership.js';
+import { snapshotCatchup } from './snapshot-fault.js';
 import type { EtcdClient } from './client.js';
 import type { Rng } from './rng.js';
 
-export const FAULTS = ['kill', 'kill-leader', 'failpoint-kill', 'power-loss', 'disk-full', 'pause', 'pause-leader', 'partition-leader', 'partition-follower', 'one-way', 'delay'] as const;
+export const FAULTS = [
+  'kill', 'kill-leader', 'failpoint-kill', 'power-loss', 'disk-full', 'pause', 'pause-leader', 'partition-leader', 'partition-follower', 'one-way', 'delay',
+  'membership', 'snapshot-catchup',
+] as const;
 export type Fault = (typeof FAULTS)[number];
 /** Faults that need peers. */
-export const MULTI_MEMBER_FAULTS: readonly Fault[] = ['partition-leader', 'partition-follower', 'one-way', 'delay'];
+export const MULTI_MEMBER_FAULTS: readonly Fault[] = ['partition-leader', 'partition-follower', 'one-way', 'delay', 'membership', 'snapshot-catchup'];
 
 /** Crash points armed by failpoint-kill (kill@n on a random hit n). */
 export const CRASH_POINTS = [
@@ -90,7 +95,9 @@ export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdC
       // The member runs the storage power-loss model: at the failpoint every write made without
       // fsync since the last synced one is dropped, then the process dies.
       const v = rng.chance(0.5) ? (leader ?? any) : any;
-      const point = rng.pick(io.powerLossPoints ?? POWER_LOSS_POINTS);
+      // A lone member sends no raft messages.
+      const points = (io.powerLossPoints ?? POWER_LOSS_POINTS).filter((p) => n > 1 || p !== 'raft-before-send');
+      const point = rng.pick(points.length > 0 ? points : POWER_LOSS_POINTS);
       const [lo, hi] = POWER_LOSS_HITS[point] ?? [3, 80];
       const hit = await crashAt(cluster, v, `${point}=powerloss@${rng.int(lo, hi)}`, log, 0, true);
       return `power loss at ${point} on m${v}${hit ? '' : ' (not reached)'}`;
@@ -127,6 +134,10 @@ export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdC
       cluster.heal();
       return `drop m${dir[0]}->m${dir[1]}`;
     }
+    case 'membership':
+      return replaceMember(cluster, clients, rng, log, leader);
+    case 'snapshot-catchup':
+      return snapshotCatchup(cluster, clients, rng, log, follower);
     case 'delay': {
       const ms = rng.int(20, 150);
       cluster.setDelay(ms);
