@@ -32,6 +32,7 @@ test('3 members: members replaced (remove, add learner, promote) and followers c
     seed: Number(process.env['ROBUSTNESS_SEED'] ?? 20261128),
     members: 3,
     faults: ['membership', 'snapshot-catchup'],
+    cycleFaults: true,
     clients: 6,
     log: (s) => void lines.push(s),
   });
