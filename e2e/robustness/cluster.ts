@@ -24,6 +24,8 @@ export interface MemberSlot {
   exited: Promise<void> | undefined;
   paused: boolean;
   starts: number;
+  /** The power-loss model's last report on stderr ("power loss: dropping N unsynced batch(es) ..."). */
+  powerLossReport: string | undefined;
   /** Joins a running cluster (`--initial-cluster-state existing`): set when the slot was re-added. */
   joinExisting: boolean;
 }
@@ -64,7 +66,7 @@ export class Cluster implements LinkRules {
       const clientPort = await freePort();
       const dataDir = join(runDir, `m${i}`);
       mkdirSync(dataDir, { recursive: true });
-      members.push({ index: i, name: `m${i}`, clientPort, peerPort: await freePort(), endpoint: `127.0.0.1:${clientPort}`, dataDir, logPath: join(runDir, `m${i}.log`), child: undefined, exited: undefined, paused: false, starts: 0, joinExisting: false });
+      members.push({ index: i, name: `m${i}`, clientPort, peerPort: await freePort(), endpoint: `127.0.0.1:${clientPort}`, dataDir, logPath: join(runDir, `m${i}.log`), child: undefined, exited: undefined, paused: false, starts: 0, joinExisting: false, powerLossReport: undefined });
       proxyPorts.push(await freePort());
     }
     const c = new Cluster(members, proxyPorts, broken);
@@ -150,11 +152,17 @@ export class Cluster implements LinkRules {
     const child = spawn(cmd, [...args, ...flags], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const w = log;
     child.stdout?.on('data', (d: Buffer) => w.write(d));
-    child.stderr?.on('data', (d: Buffer) => w.write(d));
+    child.stderr?.on('data', (d: Buffer) => {
+      w.write(d);
+      const report = /power loss: [^\n]*/.exec(d.toString('utf8'));
+      if (report !== null) m.powerLossReport = report[0];
+    });
     m.child = child;
     m.paused = false;
     m.starts++;
-    m.exited = once(child, 'exit').then(() => {
+    m.powerLossReport = undefined;
+    // 'close', not 'exit': by then everything the process wrote to stderr has been read.
+    m.exited = once(child, 'close').then(() => {
       if (m.child === child) m.child = undefined;
     });
   }

@@ -24,10 +24,10 @@ export const CRASH_POINTS = [
 
 /**
  * Where power-loss cuts the power (`<point>=powerloss@n`): any engine write, after an apply batch
- * (unsynced: lost unless a synced write followed), before raft messages leave, after a synced WAL
- * batch. The hit number is random in POWER_LOSS_HITS[point].
+ * (unsynced: lost unless a synced write followed), before raft messages leave, before a WAL group
+ * is written (it and the previous apply batch are lost). The hit number is random in POWER_LOSS_HITS[point].
  */
-export const POWER_LOSS_POINTS = ['engine-write', 'apply-after-commit', 'raft-before-send', 'wal-after-sync'] as const;
+export const POWER_LOSS_POINTS = ['engine-write', 'apply-after-commit', 'raft-before-send', 'wal-before-sync'] as const;
 const POWER_LOSS_HITS: Record<string, readonly [number, number]> = { 'engine-write': [5, 300] };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +53,8 @@ async function crashAt(cluster: Cluster, i: number, spec: string, log: (s: strin
   const m = cluster.members[i];
   const died = await Promise.race([m?.exited?.then(() => true), sleep(10_000).then(() => false)]);
   if (!died) await cluster.kill(i);
-  log(`  ${spec} on m${i}: ${died ? 'hit' : 'not hit within 10s, killed'}`);
+  const report = powerLoss && died ? ` (${m?.powerLossReport ?? 'no power-loss report'})` : '';
+  log(`  ${spec} on m${i}: ${died ? 'hit' : 'not hit within 10s, killed'}${report}`);
   cluster.start(i);
   return died === true;
 }
