@@ -107,7 +107,7 @@ export class Engine {
     this.#powerLoss = powerLoss;
     powerLoss?.attach({
       read: (keys) => this.getMany(keys),
-      write: (ops, sync) => this.#nativeWrite(ops, sync),
+      write: (ops, sync) => this.#nativeWrite([...ops], sync),
     });
   }
 
@@ -227,9 +227,9 @@ export class Engine {
     return this.#nativeWrite(out, opts.sync ?? false);
   }
 
-  #nativeWrite(ops: readonly NativeOp[], sync: boolean): Promise<void> {
+  #nativeWrite(ops: NativeOp[], sync: boolean): Promise<void> {
     const db = this.#open();
-    return new Promise<void>((resolve, reject) => native.batch_do(db, [...ops], { sync }, settle(resolve, reject)));
+    return new Promise<void>((resolve, reject) => native.batch_do(db, ops, { sync }, settle(resolve, reject)));
   }
 
   async #expandDelRange(gte: Uint8Array, lt: Uint8Array, out: NativeOp[]): Promise<void> {
