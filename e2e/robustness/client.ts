@@ -4,6 +4,11 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import {
+  ClusterService,
+  MemberAddRequest,
+  MemberListRequest,
+  MemberPromoteRequest,
+  MemberRemoveRequest,
   Compare as PbCompare,
   Compare_CompareResult,
   Compare_CompareTarget,
@@ -24,6 +29,8 @@ import {
   WatchService,
   type DeleteRangeResponse,
   type HashKVResponse,
+  type MemberAddResponse,
+  type MemberListResponse,
   type PutResponse,
   type RangeResponse,
   type ResponseOp,
@@ -49,6 +56,7 @@ export class EtcdClient {
   readonly #lease: grpc.Client;
   readonly #maint: grpc.Client;
   readonly #watch: grpc.Client;
+  readonly #cluster: grpc.Client;
 
   constructor(endpoint: string) {
     this.endpoint = endpoint;
@@ -59,6 +67,7 @@ export class EtcdClient {
     this.#lease = new (grpc.makeGenericClientConstructor(LeaseService, 'Lease'))(endpoint, creds, { ...opts, channelOverride: ch });
     this.#maint = new (grpc.makeGenericClientConstructor(MaintenanceService, 'Maintenance'))(endpoint, creds, { ...opts, channelOverride: ch });
     this.#watch = new (grpc.makeGenericClientConstructor(WatchService, 'Watch'))(endpoint, creds, { ...opts, channelOverride: ch });
+    this.#cluster = new (grpc.makeGenericClientConstructor(ClusterService, 'Cluster'))(endpoint, creds, { ...opts, channelOverride: ch });
   }
 
   #call<R>(client: grpc.Client, method: string, req: unknown, timeoutMs: number): Promise<R> {
@@ -118,6 +127,22 @@ export class EtcdClient {
 
   hashKV(revision: number, timeoutMs: number): Promise<HashKVResponse> {
     return this.#call<HashKVResponse>(this.#maint, 'hashKv', HashKVRequest.fromPartial({ revision: BigInt(revision) }), timeoutMs);
+  }
+
+  memberList(timeoutMs: number): Promise<MemberListResponse> {
+    return this.#call<MemberListResponse>(this.#cluster, 'memberList', MemberListRequest.fromPartial({ linearizable: true }), timeoutMs);
+  }
+
+  memberAdd(peerUrl: string, isLearner: boolean, timeoutMs: number): Promise<MemberAddResponse> {
+    return this.#call<MemberAddResponse>(this.#cluster, 'memberAdd', MemberAddRequest.fromPartial({ peerURLs: [peerUrl], isLearner }), timeoutMs);
+  }
+
+  async memberRemove(id: bigint, timeoutMs: number): Promise<void> {
+    await this.#call<unknown>(this.#cluster, 'memberRemove', MemberRemoveRequest.fromPartial({ ID: id }), timeoutMs);
+  }
+
+  async memberPromote(id: bigint, timeoutMs: number): Promise<void> {
+    await this.#call<unknown>(this.#cluster, 'memberPromote', MemberPromoteRequest.fromPartial({ ID: id }), timeoutMs);
   }
 
   /** A raw bidi watch stream (the caller writes WatchRequests and reads WatchResponses). */

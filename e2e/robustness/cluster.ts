@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, createWriteStream, type WriteStream } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, createWriteStream, type WriteStream } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../compat/support/servers.js';
@@ -24,12 +24,22 @@ export interface MemberSlot {
   exited: Promise<void> | undefined;
   paused: boolean;
   starts: number;
+  /** The power-loss model's last report on stderr ("power loss: dropping N unsynced batch(es) ..."). */
+  powerLossReport: string | undefined;
+  /** Joins a running cluster (`--initial-cluster-state existing`): set when the slot was re-added. */
+  joinExisting: boolean;
 }
 
-function entry(broken: readonly Defect[]): { cmd: string; args: string[] } {
+/** Members take a raft snapshot every SNAPSHOT_COUNT applied entries and keep CATCHUP_ENTRIES of log. */
+export const SNAPSHOT_COUNT = 300;
+export const CATCHUP_ENTRIES = 100;
+
+/** cmd/berth, or the test entry point when there are defects or the power-loss model is wanted. */
+function entry(broken: readonly Defect[], powerLoss: boolean): { cmd: string; args: string[] } {
   const here = dirname(fileURLToPath(import.meta.url));
-  const base = broken.length > 0 ? join(here, 'broken-berth') : resolve(here, '../../cmd/berth/main');
-  const extra = broken.length > 0 ? [`--broken=${broken.join(',')}`] : [];
+  const test = broken.length > 0 || powerLoss;
+  const base = test ? join(here, 'broken-berth') : resolve(here, '../../cmd/berth/main');
+  const extra = [...(broken.length > 0 ? [`--broken=${broken.join(',')}`] : []), ...(powerLoss ? ['--power-loss-model'] : [])];
   if (existsSync(`${base}.js`)) return { cmd: process.execPath, args: [`${base}.js`, ...extra] };
   return { cmd: process.execPath, args: ['--import', 'tsx', `${base}.ts`, ...extra] };
 }
@@ -56,7 +66,7 @@ export class Cluster implements LinkRules {
       const clientPort = await freePort();
       const dataDir = join(runDir, `m${i}`);
       mkdirSync(dataDir, { recursive: true });
-      members.push({ index: i, name: `m${i}`, clientPort, peerPort: await freePort(), endpoint: `127.0.0.1:${clientPort}`, dataDir, logPath: join(runDir, `m${i}.log`), child: undefined, exited: undefined, paused: false, starts: 0 });
+      members.push({ index: i, name: `m${i}`, clientPort, peerPort: await freePort(), endpoint: `127.0.0.1:${clientPort}`, dataDir, logPath: join(runDir, `m${i}.log`), child: undefined, exited: undefined, paused: false, starts: 0, joinExisting: false, powerLossReport: undefined });
       proxyPorts.push(await freePort());
     }
     const c = new Cluster(members, proxyPorts, broken);
@@ -87,8 +97,28 @@ export class Cluster implements LinkRules {
     this.#delay = 0;
   }
 
-  /** Starts member i (not waiting for health); `env` e.g. BERTH_FAILPOINTS. */
-  start(i: number, env: Record<string, string> = {}): void {
+  /** The peer URL member i advertises (its proxy). */
+  peerUrl(i: number): string {
+    return `http://127.0.0.1:${this.#proxyPorts[i]}`;
+  }
+
+  /**
+   * Member i (stopped) becomes a new member with an empty data dir that joins the running cluster
+   * on its next start (after a MemberAdd for peerUrl(i)).
+   */
+  wipeForRejoin(i: number): void {
+    const m = this.members[i] as MemberSlot;
+    if (m.child !== undefined) throw new Error(`${m.name} is running`);
+    rmSync(m.dataDir, { recursive: true, force: true });
+    mkdirSync(m.dataDir, { recursive: true });
+    m.joinExisting = true;
+  }
+
+  /**
+   * Starts member i (not waiting for health); `env` e.g. BERTH_FAILPOINTS; `powerLoss` runs it with
+   * the storage power-loss model (test entry point), which the `powerloss` failpoint action needs.
+   */
+  start(i: number, env: Record<string, string> = {}, opts: { readonly powerLoss?: boolean } = {}): void {
     const m = this.members[i] as MemberSlot;
     if (m.child !== undefined) throw new Error(`${m.name} is already running`);
     const initialCluster = this.members.map((x, j) => `${x.name}=http://127.0.0.1:${this.#proxyPorts[j]}`).join(',');
@@ -102,13 +132,14 @@ export class Cluster implements LinkRules {
       '--initial-advertise-peer-urls', `http://127.0.0.1:${this.#proxyPorts[i]}`,
       '--initial-cluster', initialCluster,
       '--initial-cluster-token', 'robustness',
+      ...(m.joinExisting ? ['--initial-cluster-state', 'existing'] : []),
       // Frequent raft snapshots and a short catch-up tail: a member down for a few seconds is
       // brought back by a snapshot, so snapshot send/receive/install runs under faults too.
-      '--snapshot-count', '300',
-      '--experimental-snapshot-catchup-entries', '100',
+      '--snapshot-count', String(SNAPSHOT_COUNT),
+      '--experimental-snapshot-catchup-entries', String(CATCHUP_ENTRIES),
       '--log-level', 'warn',
     ];
-    const { cmd, args } = entry(this.#broken);
+    const { cmd, args } = entry(this.#broken, opts.powerLoss === true);
     const childEnv: NodeJS.ProcessEnv = { ...process.env };
     for (const k of Object.keys(childEnv)) if (k.startsWith('ETCD_') || k.startsWith('BERTH_')) delete childEnv[k];
     Object.assign(childEnv, env);
@@ -117,15 +148,21 @@ export class Cluster implements LinkRules {
       log = createWriteStream(m.logPath, { flags: 'a' });
       this.#logs.set(i, log);
     }
-    log.write(`\n=== start #${m.starts + 1} ${JSON.stringify(env)} ===\n`);
+    log.write(`\n=== start #${m.starts + 1} ${JSON.stringify(env)}${opts.powerLoss === true ? ' power-loss model' : ''} ===\n`);
     const child = spawn(cmd, [...args, ...flags], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const w = log;
     child.stdout?.on('data', (d: Buffer) => w.write(d));
-    child.stderr?.on('data', (d: Buffer) => w.write(d));
+    child.stderr?.on('data', (d: Buffer) => {
+      w.write(d);
+      const report = /power loss: [^\n]*/.exec(d.toString('utf8'));
+      if (report !== null) m.powerLossReport = report[0];
+    });
     m.child = child;
     m.paused = false;
     m.starts++;
-    m.exited = once(child, 'exit').then(() => {
+    m.powerLossReport = undefined;
+    // 'close', not 'exit': by then everything the process wrote to stderr has been read.
+    m.exited = once(child, 'close').then(() => {
       if (m.child === child) m.child = undefined;
     });
   }

@@ -3,19 +3,32 @@
  * and ends with all members running again.
  */
 import type { Cluster } from './cluster.js';
+import { replaceMember } from './membership.js';
+import { snapshotCatchup } from './snapshot-fault.js';
 import type { EtcdClient } from './client.js';
 import type { Rng } from './rng.js';
 
-export const FAULTS = ['kill', 'kill-leader', 'failpoint-kill', 'power-loss', 'disk-full', 'pause', 'pause-leader', 'partition-leader', 'partition-follower', 'one-way', 'delay'] as const;
+export const FAULTS = [
+  'kill', 'kill-leader', 'failpoint-kill', 'power-loss', 'disk-full', 'pause', 'pause-leader', 'partition-leader', 'partition-follower', 'one-way', 'delay',
+  'membership', 'snapshot-catchup',
+] as const;
 export type Fault = (typeof FAULTS)[number];
 /** Faults that need peers. */
-export const MULTI_MEMBER_FAULTS: readonly Fault[] = ['partition-leader', 'partition-follower', 'one-way', 'delay'];
+export const MULTI_MEMBER_FAULTS: readonly Fault[] = ['partition-leader', 'partition-follower', 'one-way', 'delay', 'membership', 'snapshot-catchup'];
 
 /** Crash points armed by failpoint-kill (kill@n on a random hit n). */
 export const CRASH_POINTS = [
-  'wal-after-sync', 'apply-before-commit', 'apply-after-commit', 'raft-before-send', 'watch-before-send', 'compact-between-batches',
+  'wal-before-sync', 'wal-after-sync', 'apply-before-commit', 'apply-after-commit', 'raft-before-send', 'watch-before-send', 'compact-between-batches',
   'snapshot-receive-before', 'snapshot-receive-after', 'snapshot-install-before', 'snapshot-install-mid', 'snapshot-install-after',
 ] as const;
+
+/**
+ * Where power-loss cuts the power (`<point>=powerloss@n`): any engine write, after an apply batch
+ * (unsynced: lost unless a synced write followed), before raft messages leave, before a WAL group
+ * is written (it and the previous apply batch are lost). The hit number is random in POWER_LOSS_HITS[point].
+ */
+export const POWER_LOSS_POINTS = ['engine-write', 'apply-after-commit', 'raft-before-send', 'wal-before-sync'] as const;
+const POWER_LOSS_HITS: Record<string, readonly [number, number]> = { 'engine-write': [5, 300] };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -33,20 +46,29 @@ export async function leaderOf(cluster: Cluster, clients: readonly EtcdClient[])
 }
 
 /** Restarts member i with failpoints armed, waits (bounded) for it to die at one, then restarts it clean. */
-async function crashAt(cluster: Cluster, i: number, spec: string, log: (s: string) => void, downMs = 0): Promise<boolean> {
+async function crashAt(cluster: Cluster, i: number, spec: string, log: (s: string) => void, downMs = 0, powerLoss = false): Promise<boolean> {
   await cluster.kill(i);
   if (downMs > 0) await sleep(downMs);
-  cluster.start(i, { BERTH_FAILPOINTS: spec });
+  cluster.start(i, { BERTH_FAILPOINTS: spec }, { powerLoss });
   const m = cluster.members[i];
   const died = await Promise.race([m?.exited?.then(() => true), sleep(10_000).then(() => false)]);
   if (!died) await cluster.kill(i);
-  log(`  ${spec} on m${i}: ${died ? 'hit' : 'not hit within 10s, killed'}`);
+  const report = powerLoss && died ? ` (${m?.powerLossReport ?? 'no power-loss report'})` : '';
+  log(`  ${spec} on m${i}: ${died ? 'hit' : 'not hit within 10s, killed'}${report}`);
   cluster.start(i);
   return died === true;
 }
 
 /** Injects one fault of kind `f`; resolves once it is healed (members restarted, links restored). */
-export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdClient[], rng: Rng, log: (s: string) => void, crashPoints: readonly string[] = CRASH_POINTS): Promise<string> {
+export interface InjectOptions {
+  /** Failpoints failpoint-kill picks from (default CRASH_POINTS). */
+  readonly crashPoints?: readonly string[];
+  /** Failpoints power-loss picks from (default POWER_LOSS_POINTS). */
+  readonly powerLossPoints?: readonly string[];
+}
+
+export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdClient[], rng: Rng, log: (s: string) => void, io: InjectOptions = {}): Promise<string> {
+  const crashPoints = io.crashPoints ?? CRASH_POINTS;
   const n = cluster.members.length;
   const leader = await leaderOf(cluster, clients);
   const any = rng.int(0, n - 1);
@@ -71,10 +93,15 @@ export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdC
       return `kill at ${point} on m${any}${hit ? '' : ' (not reached)'}`;
     }
     case 'power-loss': {
-      // The WAL writes each batch with sync: dying before the write is losing the unsynced batch.
+      // The member runs the storage power-loss model: at the failpoint every write made without
+      // fsync since the last synced one is dropped, then the process dies.
       const v = rng.chance(0.5) ? (leader ?? any) : any;
-      const hit = await crashAt(cluster, v, `wal-before-sync=kill@${rng.int(3, 80)}`, log);
-      return `power loss (wal-before-sync) on m${v}${hit ? '' : ' (not reached)'}`;
+      // A lone member sends no raft messages.
+      const points = (io.powerLossPoints ?? POWER_LOSS_POINTS).filter((p) => n > 1 || p !== 'raft-before-send');
+      const point = rng.pick(points.length > 0 ? points : POWER_LOSS_POINTS);
+      const [lo, hi] = POWER_LOSS_HITS[point] ?? [3, 80];
+      const hit = await crashAt(cluster, v, `${point}=powerloss@${rng.int(lo, hi)}`, log, 0, true);
+      return `power loss at ${point} on m${v}${hit ? '' : ' (not reached)'}`;
     }
     case 'disk-full': {
       const v = rng.chance(0.5) ? (leader ?? any) : any;
@@ -108,6 +135,10 @@ export async function inject(f: Fault, cluster: Cluster, clients: readonly EtcdC
       cluster.heal();
       return `drop m${dir[0]}->m${dir[1]}`;
     }
+    case 'membership':
+      return replaceMember(cluster, clients, rng, log, leader);
+    case 'snapshot-catchup':
+      return snapshotCatchup(cluster, clients, rng, log, follower);
     case 'delay': {
       const ms = rng.int(20, 150);
       cluster.setDelay(ms);

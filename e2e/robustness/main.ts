@@ -2,7 +2,8 @@
 /**
  * `npm run robustness -- --duration 60s --seed 7 --members 3 --faults kill,pause,partition-leader`
  * (`--faults all` for every kind, `--broken local-reads` for a deliberately broken server,
- * `--crash-points apply-after-commit,...` to restrict failpoint-kill to those points).
+ * `--crash-points apply-after-commit,...` to restrict failpoint-kill to those points,
+ * `--power-loss-points engine-write,...` to restrict power-loss to those points).
  * Exits 0 when the history checks out, 1 otherwise (the kept run dir is printed).
  */
 import { parseArgs } from 'node:util';
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     broken: { type: 'string' },
     clients: { type: 'string', default: '6' },
     'crash-points': { type: 'string' },
+    'power-loss-points': { type: 'string' },
   },
 });
 const members = Number(values.members);
@@ -42,8 +44,10 @@ const broken: Defect[] = (values.broken ?? '').split(',').filter((d) => d !== ''
 });
 const seed = values.seed === undefined ? Math.floor(Math.random() * 1e6) : Number(values.seed);
 const crash = values['crash-points'];
+const powerLoss = values['power-loss-points'];
 const r = await runRobustness({
   durationMs: duration(values.duration), seed, members, faults, broken, clients: Number(values.clients),
   ...(crash === undefined ? {} : { crashPoints: crash.split(','), faultGapMs: [300, 800] as const }),
+  ...(powerLoss === undefined ? {} : { powerLossPoints: powerLoss.split(','), faultGapMs: [300, 800] as const }),
 });
 process.exitCode = r.ok ? 0 : 1;

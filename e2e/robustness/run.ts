@@ -25,10 +25,14 @@ export interface RunOptions {
   readonly clients?: number;
   /** Per client. */
   readonly maxOpsPerClient?: number;
+  /** Take the fault kinds in turn instead of at random (so a short run covers each). */
+  readonly cycleFaults?: boolean;
   /** Pause between faults. */
   readonly faultGapMs?: readonly [number, number];
   /** Failpoints failpoint-kill picks from (default: faults.ts CRASH_POINTS). */
   readonly crashPoints?: readonly string[];
+  /** Failpoints power-loss picks from (default: faults.ts POWER_LOSS_POINTS). */
+  readonly powerLossPoints?: readonly string[];
   readonly log?: (s: string) => void;
 }
 
@@ -72,9 +76,12 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     const deadline = Date.now() + o.durationMs;
     const [gapLo, gapHi] = o.faultGapMs ?? [1000, 2500];
     await sleep(Math.min(1500, o.durationMs / 4));
-    while (faults.length > 0 && Date.now() < deadline - 2000) {
-      const f = rng.pick(faults);
-      const what = await inject(f, cluster, clients, rng, log, o.crashPoints);
+    for (let k = 0; faults.length > 0 && Date.now() < deadline - 2000; k++) {
+      const f = o.cycleFaults === true ? (faults[k % faults.length] as Fault) : rng.pick(faults);
+      const what = await inject(f, cluster, clients, rng, log, {
+        ...(o.crashPoints !== undefined ? { crashPoints: o.crashPoints } : {}),
+        ...(o.powerLossPoints !== undefined ? { powerLossPoints: o.powerLossPoints } : {}),
+      });
       faultCounts[f] = (faultCounts[f] ?? 0) + 1;
       log(`fault ${f}: ${what}`);
       await ensureHealthy(cluster, log);

@@ -8,14 +8,18 @@
  * - `panic`      throw an uncaught error from a fresh task (the process dies like a Go panic);
  * - `sleep(ms)`  block this process for ms milliseconds (a stall: GC pause, slow disk);
  * - `error`      throw an Error here (the caller treats it as a failed operation); `throw` is an alias;
- * - `enospc`     throw an Error with code ENOSPC (disk full) here.
+ * - `enospc`     throw an Error with code ENOSPC (disk full) here;
+ * - `powerloss`  the power goes off: unsynced storage writes since the last synced one are lost and the
+ *                process dies. Needs the test-only power-loss storage model (pkg/storage/engine/
+ *                power-loss.ts), which only the test entry point enables; startMember refuses to start
+ *                with this action armed otherwise.
  * `@n` fires on the n-th hit only (1-based), `@n+` on the n-th and every later hit; without either,
- * kill/panic fire on the first hit and the others on every hit. Used by storage and server code; never by pkg/raft (which does no I/O).
+ * kill/panic/powerloss fire on the first hit and the others on every hit. Used by storage and server code; never by pkg/raft (which does no I/O).
  *
  * The list of points is in docs/robustness.md.
  */
 type Action =
-  | { readonly kind: 'kill' | 'panic' | 'error' | 'enospc' }
+  | { readonly kind: 'kill' | 'panic' | 'error' | 'enospc' | 'powerloss' }
   | { readonly kind: 'sleep'; readonly ms: number };
 
 interface Armed {
@@ -50,16 +54,28 @@ export function parseFailpoints(spec: string): Map<string, Armed> {
     let action: Action;
     const sleep = /^sleep\((\d+)\)$/.exec(rest);
     if (sleep !== null) action = { kind: 'sleep', ms: Number(sleep[1]) };
-    else if (rest === 'kill' || rest === 'panic' || rest === 'error' || rest === 'enospc') action = { kind: rest };
+    else if (rest === 'kill' || rest === 'panic' || rest === 'error' || rest === 'enospc' || rest === 'powerloss') action = { kind: rest };
     else if (rest === 'throw') action = { kind: 'error' };
     else throw new Error(`BERTH_FAILPOINTS: unknown action ${JSON.stringify(rest)} for ${name}`);
-    if (at === undefined && (action.kind === 'kill' || action.kind === 'panic')) at = 1;
+    if (at === undefined && (action.kind === 'kill' || action.kind === 'panic' || action.kind === 'powerloss')) at = 1;
     out.set(name, { action, at, onward, hits: 0 });
   }
   return out;
 }
 
 const armed = parseFailpoints(process.env['BERTH_FAILPOINTS'] ?? '');
+let powerLoss: (() => void) | undefined;
+
+/** Installs what the `powerloss` action does (the test-only storage model's lose()). */
+export function setPowerLossHandler(f: (() => void) | undefined): void {
+  powerLoss = f;
+}
+
+/** Whether some armed failpoint has the `powerloss` action (which needs a handler). */
+export function powerLossArmed(): boolean {
+  return [...armed.values()].some((a) => a.action.kind === 'powerloss');
+}
+
 const sleeper = armed.size > 0 ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
 
 /** Thrown by the `error` and `enospc` actions. */
@@ -96,6 +112,16 @@ export function failpoint(name: string): void {
       throw new FailpointError(name);
     case 'enospc':
       throw new FailpointError(name, 'ENOSPC');
+    case 'powerloss':
+      if (powerLoss === undefined) {
+        // startMember refuses to start like this; anything else armed it by mistake.
+        setImmediate(() => {
+          throw new Error(`failpoint ${name}=powerloss hit without a power-loss storage model`);
+        });
+        throw new FailpointError(name);
+      }
+      powerLoss();
+      return;
   }
 }
 

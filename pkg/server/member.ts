@@ -13,7 +13,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
 import { componentLogger } from '../log/index.js';
-import { Engine } from '../storage/engine/index.js';
+import { Engine, PowerLossModel } from '../storage/engine/index.js';
+import { powerLossArmed, setPowerLossHandler } from '../failpoint/index.js';
 import { Wal } from '../storage/wal/index.js';
 import { MvccStore } from '../storage/mvcc/index.js';
 import { minLeaseTtl, openLessor, recoverAttachments } from '../lease/index.js';
@@ -71,6 +72,13 @@ export interface MemberTestHooks {
   readonly dropWatchPublish?: number;
   /** The applier writes the applied index after, not with, the applied effects. */
   readonly splitAppliedIndex?: boolean;
+  /** Raft log appends are written without fsync (writes are acknowledged before they are durable). */
+  readonly ackBeforeFsync?: boolean;
+  /**
+   * Not a defect: the storage engine runs the power-loss model (pkg/storage/engine/power-loss.ts), so
+   * the `powerloss` failpoint action can drop unsynced writes. Required by that action.
+   */
+  readonly powerLoss?: boolean;
 }
 
 export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHooks = {}): Promise<RunningMember> {
@@ -81,7 +89,10 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
   const peerTls = resolveTls(cfg, 'peer', tlsLog);
   const dbDir = join(cfg.dataDir, 'member', 'db');
   mkdirSync(dbDir, { recursive: true });
-  const engine = await Engine.open(dbDir);
+  if (powerLossArmed() && hooks.powerLoss !== true) throw new Error('BERTH_FAILPOINTS: the powerloss action needs the power-loss storage model, which only the robustness test entry point enables');
+  const powerLoss = hooks.powerLoss === true ? new PowerLossModel() : undefined;
+  const engine = await Engine.open(dbDir, powerLoss !== undefined ? { powerLoss } : {});
+  if (powerLoss !== undefined) setPowerLossHandler(() => powerLoss.lose());
   const closers: (() => Promise<void>)[] = [() => engine.close()];
   const closeAll = async (): Promise<void> => {
     for (const c of closers.splice(0).reverse()) {
@@ -239,6 +250,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       stateMachine: applier,
       tickMs: cfg.heartbeatIntervalMs,
       logger: componentLogger(root, 'raft'),
+      ...(hooks.ackBeforeFsync === true ? { unsyncedLog: true } : {}),
       onSoftState: (s, t) => {
         term = t;
         if (s.lead !== leader) {

@@ -60,6 +60,8 @@ export interface RaftNodeOptions {
   readonly onApplied?: (applied: number) => void;
   /** Called when the worker fails irrecoverably (a WAL or apply error): the process must stop. */
   readonly onFatal: (err: unknown) => void;
+  /** DEFECT for the robustness mutation tests only (MemberTestHooks.ackBeforeFsync): never fsync the log. */
+  readonly unsyncedLog?: boolean;
 }
 
 export class RaftNode {
@@ -213,7 +215,7 @@ export class RaftNode {
             entries: rd.entries,
             ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
             ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
-            sync: rd.mustSync,
+            sync: rd.mustSync && this.#o.unsyncedLog !== true,
           });
           // Only the commit index moved (no fsync, like etcd): apply need not wait for that write; a
           // crash may keep the apply batch and lose it, which is fine (the commit index is recomputed).

@@ -27,6 +27,14 @@ describe('failpoints', () => {
     assert.deepEqual(parseFailpoints('g=enospc@4+').get('g'), { action: { kind: 'enospc' }, at: 4, onward: true, hits: 0 });
   });
 
+  it('powerloss fires once by default and, without the test-only storage model, ends the process', () => {
+    assert.deepEqual(parseFailpoints('p=powerloss@4').get('p'), { action: { kind: 'powerloss' }, at: 4, onward: false, hits: 0 });
+    assert.equal(parseFailpoints('p=powerloss').get('p')?.at, 1);
+    const r = run('p=powerloss', `try { failpoint('p'); } catch { console.log('caught locally'); }`);
+    assert.notEqual(r.status, 0);
+    assert.equal(r.out.trim(), 'caught locally');
+  });
+
   it('rejects typos instead of staying silently inert', () => {
     assert.throws(() => parseFailpoints('a=kil'), /unknown action/);
     assert.throws(() => parseFailpoints('a=kill@0'), /bad hit count/);

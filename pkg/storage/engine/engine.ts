@@ -12,6 +12,7 @@ import { Cursor, type KeyValue } from './cursor.js';
 import type { BatchOp, WriteOptions } from './batch.js';
 import { EngineError, fromNative } from './errors.js';
 import { failpoint } from '../../failpoint/index.js';
+import type { PowerLossModel } from './power-loss.js';
 
 export interface OpenOptions {
   /** Create the directory and database if absent. Default true. */
@@ -34,6 +35,8 @@ export interface OpenOptions {
   readonly maxOpenFiles?: number;
   /** Upper bound on keys one `delRange` batch op may expand to. Default 100_000. */
   readonly maxDeleteRangeKeys?: number;
+  /** TEST ONLY: lose unsynced writes on demand (see power-loss.ts). Never set in production. */
+  readonly powerLoss?: PowerLossModel;
 }
 
 /** Key bounds; unset bounds are open. Empty bounds are treated as unset (keys are never empty). */
@@ -101,11 +104,17 @@ export class Engine {
   /** Pins the native handle while the binding closes it (see close()). */
   #closingDb: NativeDb | null = null;
   readonly #maxDeleteRangeKeys: number;
+  readonly #powerLoss: PowerLossModel | undefined;
 
-  private constructor(dir: string, db: NativeDb, maxDeleteRangeKeys: number) {
+  private constructor(dir: string, db: NativeDb, maxDeleteRangeKeys: number, powerLoss: PowerLossModel | undefined) {
     this.dir = dir;
     this.#db = db;
     this.#maxDeleteRangeKeys = maxDeleteRangeKeys;
+    this.#powerLoss = powerLoss;
+    powerLoss?.attach({
+      read: (keys) => this.getMany(keys),
+      write: (ops, sync) => this.#nativeWrite([...ops], sync),
+    });
   }
 
   /**
@@ -135,7 +144,7 @@ export class Engine {
         settle(resolve, reject),
       );
     });
-    return new Engine(dir, db, opts.maxDeleteRangeKeys ?? 100_000);
+    return new Engine(dir, db, opts.maxDeleteRangeKeys ?? 100_000, opts.powerLoss);
   }
 
   /** Runs RocksDB's repair on a closed database directory (salvages what SSTs and WALs it can). */
@@ -212,7 +221,7 @@ export class Engine {
    */
   async write(ops: readonly BatchOp[], opts: WriteOptions = {}): Promise<void> {
     failpoint('engine-write');
-    let db = this.#open();
+    this.#open();
     const out: NativeOp[] = [];
     for (const op of ops) {
       if (op.type === 'put') out.push({ type: 'put', key: key(op.key), value: buf(op.value) });
@@ -220,10 +229,13 @@ export class Engine {
       else await this.#expandDelRange(op.gte, op.lt, out);
     }
     if (out.length === 0) return;
-    db = this.#open();
-    return new Promise<void>((resolve, reject) =>
-      native.batch_do(db, out, { sync: opts.sync ?? false }, settle(resolve, reject)),
-    );
+    if (this.#powerLoss !== undefined) return this.#powerLoss.write(out, opts.sync ?? false);
+    return this.#nativeWrite(out, opts.sync ?? false);
+  }
+
+  #nativeWrite(ops: NativeOp[], sync: boolean): Promise<void> {
+    const db = this.#open();
+    return new Promise<void>((resolve, reject) => native.batch_do(db, ops, { sync }, settle(resolve, reject)));
   }
 
   async #expandDelRange(gte: Uint8Array, lt: Uint8Array, out: NativeOp[]): Promise<void> {
@@ -301,6 +313,11 @@ export class Engine {
    * call may survive. For garbage (compacted raft log, compacted MVCC history) where both are fine.
    */
   async clear(range: Range & { readonly limit?: number }): Promise<void> {
+    if (this.#powerLoss !== undefined) return this.#powerLoss.run(() => this.#clear(range));
+    return this.#clear(range);
+  }
+
+  async #clear(range: Range & { readonly limit?: number }): Promise<void> {
     const db = this.#open();
     const opts = nativeRange(range);
     if (range.limit !== undefined) opts.limit = Math.min(Math.max(0, Math.floor(range.limit)), INT32_MAX);
