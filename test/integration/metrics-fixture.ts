@@ -65,7 +65,6 @@ export const STARTUP_STATE: ReadonlySet<string> = new Set([
 export const PEER_METRICS: ReadonlySet<string> = new Set([
   'etcd_network_peer_sent_bytes_total',
   'etcd_network_peer_received_bytes_total',
-  'etcd_network_peer_sent_failures_total',
   'etcd_network_peer_round_trip_time_seconds',
   'etcd_network_active_peers',
   'etcd_network_disconnected_peers_total',
@@ -91,6 +90,7 @@ export const ALLOWED_STATIC: Readonly<Record<string, string>> = {
   etcd_debugging_mvcc_slow_watcher_total: 'watchers still catching up from history: transient',
   etcd_network_server_stream_failures_total: 'failure counter: a watch or keep-alive stream broke',
   etcd_network_peer_received_failures_total: 'failure counter: malformed or broken incoming peer streams',
+  etcd_network_peer_sent_failures_total: 'failure counter: messages dropped (peer buffer full, unknown or refusing peer)',
   etcd_network_snapshot_send_failures: 'failure counter: snapshot uploads that failed',
   etcd_network_snapshot_receive_failures: 'failure counter: snapshot uploads refused or not installed',
 };
