@@ -229,6 +229,18 @@ describe('every exported etcd metric is fed (one member, --metrics extensive)', 
     }
     assert.deepEqual(missing, [], 'registered but not moved by the workload');
 
+    // etcd's counting (apply/op-counts.ts): puts wk/a wk/b mk mk and the txn's; one delete; ranges: two
+    // gets, the txn's compare (a read txn of its own) and its range; one txn (its write txn made 2 calls).
+    const now = samples(await scrape());
+    const delta = (series: string): number => (now.get(series) ?? 0) - (before.get(series) ?? 0);
+    assert.deepEqual(
+      { put: delta('etcd_mvcc_put_total'), delete: delta('etcd_mvcc_delete_total'), range: delta('etcd_mvcc_range_total'), txn: delta('etcd_mvcc_txn_total') },
+      { put: 5, delete: 1, range: 4, txn: 1 },
+    );
+    assert.equal(now.get('etcd_debugging_mvcc_keys_total'), 3, 'live keys wk/a, wk/b, mk');
+    assert.equal(delta('etcd_debugging_lease_granted_total'), 2);
+    assert.equal(delta('etcd_debugging_lease_revoked_total'), 2, 'one revoked by the client, one expired');
+
     const fresh = await freshSamples();
     const unset = [...STARTUP_STATE].filter((f) => !movedFamilies(families, fresh, before).has(f));
     assert.deepEqual(unset, [], 'startup state not set');
