@@ -54,7 +54,7 @@ const MAX_CACHED_API_VERSIONS = 16;
  */
 function grpcObserver(m: Metrics, extensive: boolean): CallObserver {
   const methods = new Map<string, MethodChildren>();
-  const requests = new Map<string, Counter.Internal>();
+  const requests = { unary: new Map<string, Counter.Internal>(), stream: new Map<string, Counter.Internal>() };
   const method = (path: string, type: CallType): MethodChildren => {
     let c = methods.get(path);
     if (c === undefined) {
@@ -73,12 +73,12 @@ function grpcObserver(m: Metrics, extensive: boolean): CallObserver {
     return c;
   };
   const clientRequest = (type: 'unary' | 'stream', version: string): void => {
-    const key = `${type}/${version}`;
-    let c = requests.get(key);
+    const cache = requests[type];
+    let c = cache.get(version);
     if (c === undefined) {
       const labels = { type, client_api_version: version };
-      if (requests.size >= MAX_CACHED_API_VERSIONS) return m.server.clientRequests.inc(labels);
-      requests.set(key, (c = m.server.clientRequests.labels(labels)));
+      if (cache.size >= MAX_CACHED_API_VERSIONS) return m.server.clientRequests.inc(labels);
+      cache.set(version, (c = m.server.clientRequests.labels(labels)));
     }
     c.inc();
   };
