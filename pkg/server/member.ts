@@ -40,7 +40,7 @@ import { ReadIndexBatcher } from './read-index.js';
 import { WaitRegistry, type Outcome } from './wait.js';
 import { httpHandler } from './http.js';
 import { bindMemberMetrics, trackProposal } from './api/metrics-registry.js';
-import { countClientGrpcBytes, PeerMetrics, walWriteFeed } from './metrics-feeds.js';
+import { countClientGrpcBytes, PeerMetrics, timedSnapshot, walWriteFeed } from './metrics-feeds.js';
 import { PeerTiming } from './peer-timing.js';
 import { recordServices } from './gateway/unary-registry.js';
 import { redoPendingInstall } from './snapshot/install.js';
@@ -240,7 +240,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       onSnapshot: (s) => snapshots.receive(s),
       onUnreachable: (id) => node.reportUnreachable(id),
       onSnapshotStatus: (id, ok) => node.reportSnapshot(id, ok),
-      snapshotSource: (m) => snapshots.source(m),
+      snapshotSource: (m) => timedSnapshot(snapshots.source(m), metrics),
       isRemoved: (id) => reconfig.isRemovedPeer(id),
       onRemoved: () => removedFromCluster(),
       logger: componentLogger(root, 'transport'),
