@@ -153,10 +153,10 @@ describe('every exported etcd metric is fed (one member, --metrics extensive)', 
     let watched = '';
     watch.stdout.on('data', (d: Buffer) => (watched += d.toString()));
     try {
-      await waitFor(async () => ((await value('etcd_debugging_mvcc_watcher_total')) === 1 ? true : undefined), 'the watcher registered');
+      await waitFor(async () => ((await value('etcd_debugging_mvcc_watcher_total')) === 1 ? true : undefined), 'the watcher registered', 400);
       await ctl(['put', 'wk/a', '1']);
       await ctl(['put', 'wk/b', '2']);
-      await waitFor(async () => (watched.includes('wk/b') ? true : undefined), 'watch events');
+      await waitFor(async () => (watched.includes('wk/b') ? true : undefined), 'watch events', 400);
       during.push(samples(await scrape()));
     } finally {
       watch.kill();
@@ -216,7 +216,7 @@ describe('every exported etcd metric is fed (one member, --metrics extensive)', 
     await ctl(['member', 'remove', learner]);
 
     // The expired lease is revoked by the leader within a few expiry ticks.
-    await waitFor(async () => ((await value('etcd_debugging_server_lease_expired_total')) > 0 ? true : undefined), 'the lease to expire', 100, 100);
+    await waitFor(async () => ((await value('etcd_debugging_server_lease_expired_total')) > 0 ? true : undefined), 'the lease to expire', 300, 100);
 
     const expected = [...families.keys()].filter((f) => !STARTUP_STATE.has(f) && !PEER_METRICS.has(f) && ALLOWED_STATIC[f] === undefined);
     let missing: string[] = expected;
@@ -230,12 +230,13 @@ describe('every exported etcd metric is fed (one member, --metrics extensive)', 
     assert.deepEqual(missing, [], 'registered but not moved by the workload');
 
     // etcd's counting (apply/op-counts.ts): puts wk/a wk/b mk mk and the txn's; one delete; ranges: two
-    // gets, the txn's compare (a read txn of its own) and its range; one txn (its write txn made 2 calls).
+    // gets, the txn's compare (a read txn of its own) and its range, the reads of /health and of
+    // /readyz's two read checks; one txn (its write txn made 2 calls).
     const now = samples(await scrape());
     const delta = (series: string): number => (now.get(series) ?? 0) - (before.get(series) ?? 0);
     assert.deepEqual(
       { put: delta('etcd_mvcc_put_total'), delete: delta('etcd_mvcc_delete_total'), range: delta('etcd_mvcc_range_total'), txn: delta('etcd_mvcc_txn_total') },
-      { put: 5, delete: 1, range: 4, txn: 1 },
+      { put: 5, delete: 1, range: 7, txn: 1 },
     );
     assert.equal(now.get('etcd_debugging_mvcc_keys_total'), 3, 'live keys wk/a, wk/b, mk');
     assert.equal(delta('etcd_debugging_lease_granted_total'), 2);
