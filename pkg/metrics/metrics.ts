@@ -56,7 +56,6 @@ export interface MvccMetrics {
   readonly watcherTotal: Gauge;
   readonly slowWatcherTotal: Gauge;
   readonly eventsTotal: Counter;
-  readonly pendingEventsTotal: Gauge;
   readonly currentRevision: Gauge;
   readonly compactRevision: Gauge;
   readonly dbCompactionTotalDurationMs: Histogram;
@@ -209,7 +208,6 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     watcherTotal: gauge('etcd_debugging_mvcc_watcher_total', 'Active watchers.'),
     slowWatcherTotal: gauge('etcd_debugging_mvcc_slow_watcher_total', 'Watchers that are not caught up.'),
     eventsTotal: counter('etcd_debugging_mvcc_events_total', 'Watch events sent by this member.'),
-    pendingEventsTotal: gauge('etcd_debugging_mvcc_pending_events_total', 'Watch events waiting to be sent.'),
     currentRevision: gauge('etcd_debugging_mvcc_current_revision', 'Current store revision.'),
     compactRevision: gauge('etcd_debugging_mvcc_compact_revision', 'Revision of the last compaction.'),
     dbCompactionTotalDurationMs: histogram(

@@ -20,7 +20,8 @@ import { MvccStore } from '../storage/mvcc/index.js';
 import { minLeaseTtl, openLessor, recoverAttachments } from '../lease/index.js';
 import { MemberStore } from '../membership/members.js';
 import type * as pb from '../proto/gen/etcdserverpb/rpc.js';
-import { berthError } from '../errors/index.js';
+import { berthError, wireErrorOf } from '../errors/index.js';
+import { createMetrics } from '../metrics/index.js';
 import type { Event } from '../storage/mvcc/index.js';
 import { Applier } from './apply/applier.js';
 import { loadAppliedIndex } from './apply/applied-index.js';
@@ -39,7 +40,9 @@ import { PeerTransport, PEER_SERVER_OPTIONS } from './transport/index.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { WaitRegistry, type Outcome } from './wait.js';
 import { httpHandler } from './http.js';
-import { trackProposal } from './api/metrics-registry.js';
+import { bindMemberMetrics, trackProposal } from './api/metrics-registry.js';
+import { countClientGrpcBytes, PeerMetrics, timedSnapshot, walWriteFeed } from './metrics-feeds.js';
+import { PeerTiming } from './peer-timing.js';
 import { recordServices } from './gateway/unary-registry.js';
 import { redoPendingInstall } from './snapshot/install.js';
 import { RaftSnapshots } from './snapshot/raft-snapshots.js';
@@ -104,7 +107,9 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
     }
   };
   try {
-    const wal = await Wal.open(engine);
+    // Created before the context exists: the WAL, applier and transport feed them from the start.
+    const metrics = createMetrics();
+    const wal = await Wal.open(engine, { onWrite: walWriteFeed(metrics) });
     closers.push(() => wal.close());
     // A raft snapshot install interrupted by a crash is finished before anything reads state.
     const snapDir = join(cfg.dataDir, 'member', 'snap');
@@ -117,7 +122,12 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
     const memberId = boot.memberId;
     if (members.isRemoved(memberId)) throw new Error(`the member has been permanently removed from the cluster (member ${memberId.toString(16)})`);
     // `lessor` is opened below (it recovers attachments from the store), before raft applies anything.
-    const mvcc = await MvccStore.open(engine, { maxTxnOps: cfg.maxTxnOps, leaseExists: (id) => lessor.exists(id) });
+    const mvcc = await MvccStore.open(engine, {
+      maxTxnOps: cfg.maxTxnOps,
+      leaseExists: (id) => lessor.exists(id),
+      onCompactionRemoved: (n) => metrics.mvcc.dbCompactionKeysTotal.inc(n),
+      onCompactionDone: (ms) => metrics.mvcc.dbCompactionTotalDurationMs.observe(ms),
+    });
     closers.push(() => mvcc.close());
     const applied = await loadAppliedIndex(engine);
     const auth = await MemberAuth.open(engine, cfg);
@@ -166,17 +176,26 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       appliedIndex: () => applier.appliedIndex,
       timeoutMs: requestTimeoutMs,
       retryMs: cfg.electionTimeoutMs,
+      onSlow: () => metrics.server.slowReadIndexes.inc(),
+      onFailed: () => metrics.server.readIndexesFailed.inc(),
     });
+    const applyLog = componentLogger(root, 'apply');
     const applier = new Applier({
       engine,
       mvcc,
       waits,
-      logger: componentLogger(root, 'apply'),
+      logger: applyLog,
       applied,
       handlers,
       onConfChange: (cc, c) => reconfig.apply(cc, c),
       installSnapshot: (snap) => snapshots.confirmInstalled(snap),
       guard: applyGuard(auth, (id) => lessor.timeToLive(id, true)?.keys ?? []),
+      onBackendCommit: (seconds) => metrics.disk.backendCommitDuration.observe(seconds),
+      slowApplyMs: cfg.warningApplyDurationMs,
+      onSlowApply: (index, ms) => {
+        metrics.server.slowApply.inc();
+        applyLog.warn({ index, took: `${ms.toFixed(1)}ms`, 'expected-duration': `${cfg.warningApplyDurationMs}ms` }, 'apply request took too long');
+      },
       ...(hooks.splitAppliedIndex === true ? { splitAppliedIndex: true } : {}),
     });
     const snapshotter: Snapshotter = new Snapshotter({
@@ -203,6 +222,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
         for (const l of snapshotListeners) await l();
         reconfig.afterSnapshotInstalled();
       },
+      applying: (inProgress) => metrics.server.snapshotApplyInProgress.set(inProgress ? 1 : 0),
       onInstalled: (index) => {
         snapshotter.onInstalled(index);
         reads.onApplied(index);
@@ -212,21 +232,30 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
 
     // Peer traffic: raft messages and snapshots over gRPC on --listen-peer-urls.
     const peerServer = new grpc.Server(PEER_SERVER_OPTIONS);
+    const peerMetrics = new PeerMetrics(metrics, memberId);
+    const timing = new PeerTiming({
+      heartbeatMs: cfg.heartbeatIntervalMs,
+      staleMs: cfg.electionTimeoutMs,
+      late: () => metrics.server.heartbeatSendFailures.inc(),
+      roundTrip: (peer, seconds) => peerMetrics.roundTrip(peer, seconds),
+    });
     const transport = new PeerTransport({
       clusterId: members.clusterId,
       memberId,
       server: peerServer,
       snapshotDir: snapDir,
       onMessage: (m) => {
+        timing.received(m);
         node.step(m);
       },
       onSnapshot: (s) => snapshots.receive(s),
       onUnreachable: (id) => node.reportUnreachable(id),
       onSnapshotStatus: (id, ok) => node.reportSnapshot(id, ok),
-      snapshotSource: (m) => snapshots.source(m),
+      snapshotSource: (m) => timedSnapshot(snapshots.source(m), metrics),
       isRemoved: (id) => reconfig.isRemovedPeer(id),
       onRemoved: () => removedFromCluster(),
       logger: componentLogger(root, 'transport'),
+      metrics: peerMetrics.transport(),
       credentials: (url) => peerCredentials(url, peerTls, tlsLog),
     });
 
@@ -246,7 +275,12 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
         readOnlyOption: cfg.leaseReads ? 'lease-based' : 'safe',
       },
       wal,
-      transport,
+      transport: {
+        send: (msgs) => {
+          timing.sent(msgs);
+          transport.send(msgs);
+        },
+      },
       stateMachine: applier,
       tickMs: cfg.heartbeatIntervalMs,
       logger: componentLogger(root, 'raft'),
@@ -255,6 +289,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
         term = t;
         if (s.lead !== leader) {
           leader = s.lead;
+          timing.reset();
           log.info({ leader: leader.toString(16), term }, 'leader changed');
           for (const l of leaderListeners) l(leader, term);
           checkReady();
@@ -300,6 +335,8 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       removedSelf: () => removedFromCluster(),
       logger: componentLogger(root, 'membership'),
       peerCredentials: (url) => peerCredentials(url, peerTls, tlsLog),
+      onPromote: (failure) =>
+        failure === undefined ? metrics.server.learnerPromoteSuccesses.inc() : metrics.server.learnerPromoteFailures.inc({ Reason: wireErrorOf(failure).message }),
     });
     peerServer.addService(
       MEMBERSHIP_SERVICE,
@@ -355,6 +392,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       clientTls,
       testHooks: hooks,
     };
+    bindMemberMetrics(ctx, metrics);
 
     const transferLeadership = (to: bigint): Promise<Outcome<void>> =>
       new Promise((resolve) => {
@@ -394,6 +432,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
     // A learner refuses client calls (etcd's interceptor); checked before the auth gate, like etcd.
     gateLearnerCalls(grpcServer, () => members.get(memberId)?.isLearner === true);
     guardServices(grpcServer, auth, () => reads.wait());
+    countClientGrpcBytes(grpcServer, metrics);
     const routes: Record<string, HttpRoute> = {};
     for (const m of SERVICE_MODULES) {
       const r = m.register(ctx, grpcServer);

@@ -28,6 +28,13 @@ export interface ReadIndexDeps {
   readonly retryMs: number;
   /** 8 bytes naming this process's requests; random by default. */
   readonly incarnation?: Uint8Array;
+  /**
+   * etcd_server_slow_read_indexes_total: an answer that belongs to an earlier incarnation arrived,
+   * or waiters timed out still waiting for their round's answer (once per such round).
+   */
+  readonly onSlow?: () => void;
+  /** etcd_server_read_indexes_failed_total: raft refused a ReadIndex request (no leader known). */
+  readonly onFailed?: () => void;
 }
 
 interface Waiter {
@@ -76,7 +83,10 @@ export class ReadIndexBatcher {
   onReadState(ctx: Uint8Array, index: number): void {
     if (ctx.byteLength !== 16) return;
     const b = Buffer.from(ctx.buffer, ctx.byteOffset, 16);
-    if (!b.subarray(0, 8).equals(this.#incarnation)) return;
+    if (!b.subarray(0, 8).equals(this.#incarnation)) {
+      this.#deps.onSlow?.();
+      return;
+    }
     const seq = b.readBigUInt64BE(8);
     const answered: Waiter[] = [];
     this.#rounds = this.#rounds.filter((r) => {
@@ -119,7 +129,11 @@ export class ReadIndexBatcher {
     const round: Round = { seq, ctx, waiters: this.#pending, sentAt: Date.now() };
     this.#pending = [];
     this.#rounds.push(round);
-    this.#deps.request(ctx);
+    this.#request(ctx);
+  }
+
+  #request(ctx: Uint8Array): void {
+    if (!this.#deps.request(ctx)) this.#deps.onFailed?.();
   }
 
   #finish(w: Waiter, o: Outcome<void>): void {
@@ -141,16 +155,20 @@ export class ReadIndexBatcher {
 
   #sweep(): void {
     const now = Date.now();
+    let timedOut = false;
     const expire = (ws: Waiter[]): Waiter[] =>
       ws.filter((w) => {
         if (w.done) return false;
         if (w.deadline > now) return true;
+        timedOut = true;
         this.#finish(w, { ok: false, error: berthError('timeout') });
         return false;
       });
     this.#pending = expire(this.#pending);
     for (const r of this.#rounds) {
+      timedOut = false;
       const live = expire(r.waiters);
+      if (timedOut) this.#deps.onSlow?.();
       r.waiters.length = 0;
       r.waiters.push(...live);
     }
@@ -165,7 +183,7 @@ export class ReadIndexBatcher {
     const newest = this.#rounds[this.#rounds.length - 1];
     if (newest !== undefined && now - newest.sentAt >= this.#deps.retryMs) {
       newest.sentAt = now;
-      this.#deps.request(newest.ctx);
+      this.#request(newest.ctx);
     }
     if (this.#pending.length > 0 || this.#rounds.length > 0 || this.#ready.length > 0) this.#arm();
   }

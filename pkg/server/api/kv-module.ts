@@ -4,12 +4,18 @@ import { kvHandlers } from '../apply/kv.js';
 import type { ServiceModule } from '../services.js';
 import { kvService } from './kv.js';
 import { spaceQuota } from '../alarm/space-quota.js';
+import { mvccOpCounter } from '../apply/op-counts.js';
+import { memberMetrics } from './metrics-registry.js';
+import { trackKeyCount } from './key-count.js';
 
 export const kvModule: ServiceModule = {
   name: 'kv',
   register(ctx, grpcServer) {
     const publish = ctx.publishEvents;
-    const h = kvHandlers(ctx.mvcc, publish);
+    const metrics = memberMetrics(ctx);
+    const count = mvccOpCounter(metrics);
+    const h = kvHandlers(ctx.mvcc, publish, count);
+    trackKeyCount(ctx, metrics.mvcc.keysTotal);
     ctx.registerHandler('put', h.put);
     ctx.registerHandler('deleteRange', h.deleteRange);
     ctx.registerHandler('txn', h.txn);
@@ -23,6 +29,7 @@ export const kvModule: ServiceModule = {
         header: (rev) => ctx.header(rev),
         maxTxnOps: ctx.config.maxTxnOps,
         admitWrite: (cost) => spaceQuota(ctx).admit(cost),
+        countRange: () => count(1, 0, 0),
       }),
     );
   },

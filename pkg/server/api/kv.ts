@@ -21,6 +21,8 @@ export interface KvDeps {
   readonly maxTxnOps: number;
   /** Space quota check before proposing a write of about `cost` bytes (NOSPACE alarm); undefined = admitted. */
   readonly admitWrite?: (cost: number) => BerthError | undefined;
+  /** A range reached the store (etcd_mvcc_range_total). */
+  readonly countRange?: () => void;
 }
 
 type Unary<Req, Res> = (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => void;
@@ -53,6 +55,7 @@ export function kvService(d: KvDeps): UntypedServiceImplementation {
       const r = await d.linearizableRead();
       if (!r.ok) return r;
     }
+    d.countRange?.();
     const res = await d.mvcc.range(c.value);
     return res.ok ? { ok: true, value: rangeToPb(res.value, d.header) } : fail(mvccError(res.error));
   };

@@ -24,6 +24,8 @@ import type { MemberContext } from '../context.js';
 import type { Lessor } from '../../lease/index.js';
 import { leaseService } from './lease.js';
 import { LeaseForwarder } from './lease-forward.js';
+import { memberMetrics } from './metrics-registry.js';
+import { mvccOpCounter } from '../apply/op-counts.js';
 
 /** Same bound as the member's proposals (member.ts): etcd's ReqTimeout. */
 function requestTimeoutMs(ctx: MemberContext): number {
@@ -52,7 +54,28 @@ export const leaseModule: ServiceModule = {
     const log = componentLogger(ctx.logger, 'lease');
     let stopped = false;
 
-    const h = leaseHandlers({ lessor, mvcc: ctx.mvcc, sink: ctx.publishEvents, maxTxnOps: ctx.config.maxTxnOps, logger: log });
+    const metrics = memberMetrics(ctx);
+    const countOps = mvccOpCounter(metrics);
+    const failures = {
+      receive: metrics.network.serverStreamFailures.labels({ Type: 'receive', API: 'lease-keepalive' }),
+      send: metrics.network.serverStreamFailures.labels({ Type: 'send', API: 'lease-keepalive' }),
+    };
+    const h = leaseHandlers({
+      lessor,
+      mvcc: ctx.mvcc,
+      sink: ctx.publishEvents,
+      maxTxnOps: ctx.config.maxTxnOps,
+      logger: log,
+      onGranted: (ttl) => {
+        metrics.lease.granted.inc();
+        metrics.lease.ttl.observe(Number(ttl));
+      },
+      onRevoked: (keys) => {
+        metrics.lease.revoked.inc();
+        // etcd deletes the attached keys one DeleteRange each, in one storage transaction.
+        countOps(0, 0, keys);
+      },
+    });
     ctx.registerHandler('leaseGrant', h.leaseGrant);
     ctx.registerHandler('leaseRevoke', h.leaseRevoke);
     ctx.registerHandler('leaseCheckpoint', h.leaseCheckpoint);
@@ -73,6 +96,7 @@ export const leaseModule: ServiceModule = {
       onExpired: (ids) => {
         for (const id of ids) {
           void ctx.propose<RevisionResult>({ $case: 'leaseRevoke', value: { ID: id } }).then((o) => {
+            if (o.ok) metrics.server.leaseExpired.inc();
             // Not found = revoked meanwhile (by a client or an earlier attempt); anything else is retried later.
             if (!o.ok && o.error.kind !== 'leaseNotFound' && !stopped) {
               log.warn({ lease: id.toString(16), error: o.error.kind }, 'failed to revoke expired lease');
@@ -112,6 +136,8 @@ export const leaseModule: ServiceModule = {
         self: ctx.memberId,
         forward: forwarder,
         requestTimeoutMs: requestTimeoutMs(ctx),
+        onRenewed: () => metrics.lease.renewed.inc(),
+        onStreamFailure: (direction) => failures[direction].inc(),
       }),
     );
   },

@@ -42,6 +42,10 @@ export interface LeaseDeps {
     timeToLive(req: pb.LeaseTimeToLiveRequest, timeoutMs: number): Promise<pb.LeaseTimeToLiveResponse | undefined>;
   };
   readonly requestTimeoutMs: number;
+  /** This member (as primary) renewed a lease (etcd_debugging_lease_renewed_total). */
+  readonly onRenewed?: () => void;
+  /** A keep-alive stream failed to receive or send, not by the client going away (etcd_network_server_stream_failures_total). */
+  readonly onStreamFailure?: (direction: 'receive' | 'send') => void;
 }
 
 const INT63_MASK = (1n << 63n) - 1n;
@@ -85,7 +89,10 @@ export function leaseService(d: LeaseDeps): UntypedServiceImplementation {
       if (!p.ok) return p;
       const r = await withDeadline(d.lessor.renew(id).then((x) => ok(x)), deadline - Date.now());
       if (!r.ok) return r;
-      if (r.value.ok) return ok(r.value.value);
+      if (r.value.ok) {
+        d.onRenewed?.();
+        return ok(r.value.value);
+      }
       if (r.value.error === 'lease-not-found') return ok(0n);
       // Demoted meanwhile: wait for leadership again until the deadline.
       if (Date.now() >= deadline) return fail(berthError('timeout'));
@@ -136,13 +143,16 @@ export function leaseService(d: LeaseDeps): UntypedServiceImplementation {
       if (err === undefined) call.end();
       else call.emit('error', toServiceError(err));
     };
+    const written = (err: Error | null | undefined): void => {
+      if (err !== null && err !== undefined && !closed) d.onStreamFailure?.('send');
+    };
     call.on('data', (req: pb.LeaseKeepAliveRequest) => {
       chain = chain.then(async () => {
         if (closed) return;
         const o = await renew(req.ID);
         if (closed) return;
         if (!o.ok) return finish(o.error);
-        call.write({ header: d.header(d.currentRevision()), ID: req.ID, TTL: o.value });
+        call.write({ header: d.header(d.currentRevision()), ID: req.ID, TTL: o.value }, written);
       });
     });
     call.on('end', () => void chain.then(() => finish()));
@@ -150,6 +160,7 @@ export function leaseService(d: LeaseDeps): UntypedServiceImplementation {
       closed = true;
     });
     call.on('error', () => {
+      if (!closed) d.onStreamFailure?.('receive');
       closed = true;
     });
   };

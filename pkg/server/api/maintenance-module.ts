@@ -40,6 +40,16 @@ export const maintenanceModule: ServiceModule = {
         disk.backendDefragDuration.observe(seconds);
       }
     };
-    grpcServer.addService(MaintenanceService, maintenanceService({ ctx, quota, onDefrag }));
+    const { hashDuration, hashRevDuration } = memberMetrics(ctx).mvcc;
+    grpcServer.addService(
+      MaintenanceService,
+      maintenanceService({
+        ctx,
+        quota,
+        onDefrag,
+        onHash: (kind, seconds) => (kind === 'hash' ? hashDuration : hashRevDuration).observe(seconds),
+        onSnapshotStreamed: (seconds) => disk.backendSnapshotDuration.observe(seconds),
+      }),
+    );
   },
 };

@@ -18,6 +18,10 @@ export interface MaintenanceDeps {
   readonly quota: SpaceQuota;
   /** Observes defragmentation (metrics). */
   readonly onDefrag?: (phase: 'start' | 'end', seconds: number) => void;
+  /** A Hash or HashKV completed in `seconds` (etcd_mvcc_hash_duration_seconds / _hash_rev_). */
+  readonly onHash?: (kind: 'hash' | 'hashKV', seconds: number) => void;
+  /** A Snapshot stream ended, completed or not, after `seconds` (etcd_disk_backend_snapshot_duration_seconds). */
+  readonly onSnapshotStreamed?: (seconds: number) => void;
 }
 
 const DOWNGRADE_UNSUPPORTED = 'etcdserver: downgrade is not supported by berth';
@@ -71,13 +75,17 @@ export function maintenanceService(d: MaintenanceDeps): UntypedServiceImplementa
   };
 
   const hash = async (_req: pb.HashRequest): Promise<Outcome<pb.HashResponse>> => {
+    const t0 = performance.now();
     const h = await ctx.mvcc.hash();
+    d.onHash?.('hash', (performance.now() - t0) / 1000);
     return { ok: true, value: { header: ctx.header(h.revision), hash: h.hash } };
   };
 
   const hashKv = async (req: pb.HashKVRequest): Promise<Outcome<pb.HashKVResponse>> => {
+    const t0 = performance.now();
     const r = await ctx.mvcc.hashKV(req.revision);
     if (!r.ok) return fail(mvccError(r.error));
+    d.onHash?.('hashKV', (performance.now() - t0) / 1000);
     const v = r.value;
     return {
       ok: true,
@@ -129,7 +137,8 @@ export function maintenanceService(d: MaintenanceDeps): UntypedServiceImplementa
   };
 
   const snapshot = (call: ServerWritableStream<pb.SnapshotRequest, pb.SnapshotResponse>): void => {
-    void streamSnapshot(ctx, call);
+    const t0 = performance.now();
+    void streamSnapshot(ctx, call).finally(() => d.onSnapshotStreamed?.((performance.now() - t0) / 1000));
   };
 
   const downgrade = (_call: ServerUnaryCall<pb.DowngradeRequest, pb.DowngradeResponse>, cb: sendUnaryData<pb.DowngradeResponse>): void => {

@@ -13,6 +13,7 @@ import { toGrpcStatus } from '../../errors/index.js';
 import type { MemberContext } from '../context.js';
 import type { SpaceQuota } from '../alarm/space-quota.js';
 import type { HttpRoute } from '../services.js';
+import { memberMetrics } from './metrics-registry.js';
 
 type Check = () => Promise<string | undefined>;
 
@@ -40,6 +41,7 @@ export interface HealthRecorder {
 
 /** The health routes of a member. */
 export function healthRoutes(ctx: MemberContext, quota: SpaceQuota, record: HealthRecorder): Record<string, HttpRoute> {
+  const rangeTotal = memberMetrics(ctx).mvcc.rangeTotal;
   const readCheck =
     (serializable: boolean): Check =>
     async () => {
@@ -47,6 +49,7 @@ export function healthRoutes(ctx: MemberContext, quota: SpaceQuota, record: Heal
         const r = await ctx.linearizableRead();
         if (!r.ok) return toGrpcStatus(r.error).message;
       }
+      rangeTotal.inc(); // etcd's health checks are Range requests, counted like any other
       const res = await ctx.mvcc.range({ key: Buffer.from('health'), keysOnly: true, limit: 1n });
       return res.ok ? undefined : res.error.kind;
     };

@@ -11,10 +11,10 @@ import type { MemberContext } from '../context.js';
 import type { HttpRoute, ServiceModule } from '../services.js';
 import { spaceQuota } from '../alarm/space-quota.js';
 import { healthRoutes } from './metrics-health.js';
-import { memberMetrics, proposalStats } from './metrics-registry.js';
-import { Counter, Gauge } from 'prom-client';
-import { GRPC_CODE_LABELS } from '../../metrics/index.js';
-import { observeCalls } from '../gateway/unary-registry.js';
+import { memberMetrics, proposalStats, runScrapeHooks } from './metrics-registry.js';
+import { Counter, Gauge, type Histogram } from 'prom-client';
+import { GRPC_CODE_LABELS, type Metrics } from '../../metrics/index.js';
+import { observeCalls, type CallObserver, type CallType } from '../gateway/unary-registry.js';
 
 /** Sets the gauges that mirror live state; called before each scrape. */
 function refresh(ctx: MemberContext): void {
@@ -31,22 +31,82 @@ function refresh(ctx: MemberContext): void {
   m.mvcc.dbTotalSizeInUseInBytes.set(Number(size.dbSizeInUse));
   m.mvcc.currentRevision.set(Number(ctx.mvcc.currentRevision));
   m.mvcc.compactRevision.set(Number(ctx.mvcc.compactRevision));
+  runScrapeHooks(ctx);
+}
+
+interface MethodChildren {
+  readonly labels: { readonly grpc_type: CallType; readonly grpc_service: string; readonly grpc_method: string };
+  readonly started: Counter.Internal;
+  readonly msgReceived: Counter.Internal;
+  readonly msgSent: Counter.Internal;
+  readonly handling: Histogram.Internal<'grpc_type' | 'grpc_service' | 'grpc_method'> | undefined;
+  /** By gRPC code, bound on first use. */
+  readonly handled: (Counter.Internal | undefined)[];
+}
+
+/** At most this many client_api_version values get a cached child (clients choose the value). */
+const MAX_CACHED_API_VERSIONS = 16;
+
+/**
+ * go-grpc-prometheus's grpc_server_* (handling_seconds only with --metrics=extensive, as etcd) and
+ * etcd's etcd_server_client_requests_total (type "unary" or "stream", client_api_version from the
+ * client's `client-api-version` metadata, "unknown" without it). Children are bound once per method.
+ */
+function grpcObserver(m: Metrics, extensive: boolean): CallObserver {
+  const methods = new Map<string, MethodChildren>();
+  const requests = { unary: new Map<string, Counter.Internal>(), stream: new Map<string, Counter.Internal>() };
+  const method = (path: string, type: CallType): MethodChildren => {
+    let c = methods.get(path);
+    if (c === undefined) {
+      const slash = path.lastIndexOf('/');
+      const labels = { grpc_type: type, grpc_service: path.slice(1, slash), grpc_method: path.slice(slash + 1) };
+      c = {
+        labels,
+        started: m.grpc.started.labels(labels),
+        msgReceived: m.grpc.msgReceived.labels(labels),
+        msgSent: m.grpc.msgSent.labels(labels),
+        handling: extensive ? m.grpc.handlingSeconds.labels(labels) : undefined,
+        handled: [],
+      };
+      methods.set(path, c);
+    }
+    return c;
+  };
+  const clientRequest = (type: 'unary' | 'stream', version: string): void => {
+    const cache = requests[type];
+    let c = cache.get(version);
+    if (c === undefined) {
+      const labels = { type, client_api_version: version };
+      if (cache.size >= MAX_CACHED_API_VERSIONS) return m.server.clientRequests.inc(labels);
+      cache.set(version, (c = m.server.clientRequests.labels(labels)));
+    }
+    c.inc();
+  };
+  return (path, type, metadata) => {
+    const c = method(path, type);
+    c.started.inc();
+    if (type === 'unary' || type === 'server_stream') c.msgReceived.inc();
+    const v = metadata?.get('client-api-version')[0];
+    clientRequest(type === 'unary' ? 'unary' : 'stream', typeof v === 'string' && v !== '' ? v : 'unknown');
+    const t0 = c.handling === undefined ? 0 : performance.now();
+    return (code) => {
+      let h = c.handled[code];
+      if (h === undefined) c.handled[code] = h = m.grpc.handled.labels({ ...c.labels, grpc_code: GRPC_CODE_LABELS[code] ?? 'Unknown' });
+      h.inc();
+      if (type === 'unary' && code === 0) c.msgSent.inc();
+      c.handling?.observe((performance.now() - t0) / 1000);
+    };
+  };
 }
 
 export const metricsModule: ServiceModule = {
   name: 'metrics',
   register(ctx, grpcServer) {
     const m = memberMetrics(ctx);
-    observeCalls(grpcServer, (path, type) => {
-      const slash = path.lastIndexOf('/');
-      const labels = { grpc_type: type, grpc_service: path.slice(1, slash), grpc_method: path.slice(slash + 1) };
-      m.grpc.started.inc(labels);
-      if (type === 'unary' || type === 'server_stream') m.grpc.msgReceived.inc(labels);
-      return (code) => {
-        m.grpc.handled.inc({ ...labels, grpc_code: GRPC_CODE_LABELS[code] ?? 'Unknown' });
-        if (type === 'unary' && code === 0) m.grpc.msgSent.inc(labels);
-      };
-    });
+    const extensive = ctx.config.metrics === 'extensive';
+    // Like go-grpc-prometheus, the latency histogram is not exported at all unless enabled.
+    if (!extensive) m.registry.removeSingleMetric('grpc_server_handling_seconds');
+    observeCalls(grpcServer, grpcObserver(m, extensive));
     const log = componentLogger(ctx.logger, 'metrics');
     const version = ctx.config.emulatedEtcdVersion;
     m.server.version.set({ server_version: version }, 1);

@@ -1,6 +1,9 @@
 /**
  * One Prometheus registry per member (pkg/metrics), shared by every module of that member through
  * `memberMetrics(ctx)`, plus the proposal counters the composition root feeds via `trackProposal`.
+ * The composition root creates the metrics before the context exists (storage and transport feed
+ * them from the start) and binds them with `bindMemberMetrics`. Gauges that mirror state a module
+ * owns (watch streams, live keys) are set by that module's `onScrape` hook, run before each scrape.
  */
 import { createMetrics, type Metrics } from '../../metrics/index.js';
 import type { ErrorKind } from '../../errors/index.js';
@@ -16,6 +19,25 @@ export function memberMetrics(ctx: object): Metrics {
     registries.set(ctx, m);
   }
   return m;
+}
+
+/** Makes `m` the metrics of `ctx` (the composition root, before any module registers). */
+export function bindMemberMetrics(ctx: object, m: Metrics): void {
+  if (registries.has(ctx)) throw new Error('member metrics bound twice');
+  registries.set(ctx, m);
+}
+
+const scrapeHooks = new WeakMap<object, (() => void)[]>();
+
+/** Runs `fn` before each scrape of the member's /metrics (it sets gauges from live state). */
+export function onScrape(ctx: object, fn: () => void): void {
+  const list = scrapeHooks.get(ctx) ?? [];
+  list.push(fn);
+  scrapeHooks.set(ctx, list);
+}
+
+export function runScrapeHooks(ctx: object): void {
+  for (const fn of scrapeHooks.get(ctx) ?? []) fn();
 }
 
 export interface ProposalStats {

@@ -4,6 +4,7 @@ import type { ServiceModule } from '../services.js';
 import { componentLogger } from '../../log/index.js';
 import { watchService, WatchWireService } from './watch.js';
 import { watchPermission } from '../auth/gate.js';
+import { memberMetrics, onScrape } from './metrics-registry.js';
 
 /** etcd sends gRPC messages up to max-request-bytes plus this overhead; fragments are cut there. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -34,6 +35,29 @@ export const watchModule: ServiceModule = {
       leader.stop();
       hub.stop();
     });
-    grpcServer.addService(WatchWireService, watchService({ hub, leader, ...(auth === undefined ? {} : { permitCreate: (call, req) => watchPermission(auth, call, req) }) }));
+    const m = memberMetrics(ctx);
+    // The watch gauges mirror the hub's state at scrape time; events sent is a running total there.
+    let eventsSeen = 0;
+    onScrape(ctx, () => {
+      const s = hub.stats();
+      m.mvcc.watchStreamTotal.set(s.streams);
+      m.mvcc.watcherTotal.set(s.synced + s.unsynced);
+      m.mvcc.slowWatcherTotal.set(s.unsynced);
+      if (s.events > eventsSeen) m.mvcc.eventsTotal.inc(s.events - eventsSeen);
+      eventsSeen = s.events;
+    });
+    const failures = {
+      receive: m.network.serverStreamFailures.labels({ Type: 'receive', API: 'watch' }),
+      send: m.network.serverStreamFailures.labels({ Type: 'send', API: 'watch' }),
+    };
+    grpcServer.addService(
+      WatchWireService,
+      watchService({
+        hub,
+        leader,
+        onStreamFailure: (direction) => failures[direction].inc(),
+        ...(auth === undefined ? {} : { permitCreate: (call, req) => watchPermission(auth, call, req) }),
+      }),
+    );
   },
 };

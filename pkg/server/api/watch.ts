@@ -23,6 +23,8 @@ export interface WatchDeps {
   readonly leader: LeaderWatch;
   /** Auth: undefined when the create may proceed, else the cancel reason (pkg/server/auth/gate.ts). */
   readonly permitCreate?: (call: ServerDuplexStream<WatchRequest, Buffer>, req: WatchCreateRequest) => string | undefined;
+  /** The stream failed to receive or send, not by the client going away (etcd_network_server_stream_failures_total). */
+  readonly onStreamFailure?: (direction: 'receive' | 'send') => void;
 }
 
 /** gRPC metadata a client sets to require a leader (etcd clientv3 `WithRequireLeader`). */
@@ -37,13 +39,18 @@ export function watchService(d: WatchDeps): UntypedServiceImplementation {
       call.emit('error', toServiceError(berthError('noLeader')));
       return;
     }
+    let ending = false;
     const stream = d.hub.openStream({
       write: (bytes, done) => {
-        call.write(bytes, () => done());
+        call.write(bytes, (err: Error | null | undefined) => {
+          if (err !== null && err !== undefined && !ending) d.onStreamFailure?.('send');
+          done();
+        });
       },
     });
     let unsubscribe = (): void => {};
     const close = (): void => {
+      ending = true;
       unsubscribe();
       stream.close();
     };
@@ -79,7 +86,10 @@ export function watchService(d: WatchDeps): UntypedServiceImplementation {
     });
     // A client half-close ('end') keeps the stream open, as in etcd; cancellation or errors end it.
     call.on('cancelled', close);
-    call.on('error', close);
+    call.on('error', () => {
+      if (!ending) d.onStreamFailure?.('receive');
+      close();
+    });
     call.on('close', close);
   };
   return { watch };

@@ -89,6 +89,12 @@ export interface ApplierOptions {
    * index in a separate batch after the effects, so a crash in between re-applies entries.
    */
   readonly splitAppliedIndex?: boolean;
+  /** etcd_disk_backend_commit_duration_seconds: each engine write of applied effects. */
+  readonly onBackendCommit?: (seconds: number) => void;
+  /** Applying one entry took longer than this (etcd's --experimental-warning-apply-duration)... */
+  readonly slowApplyMs?: number;
+  /** ...then this is called with its index and duration (etcd_server_slow_apply_total). */
+  readonly onSlowApply?: (index: number, ms: number) => void;
 }
 
 /** Commands whose effect is an MVCC write only (their `after` only publishes events): batched. */
@@ -211,9 +217,11 @@ export class Applier implements StateMachine {
     const { cmds, keys } = this.#decode(entries);
     this.#decoded = undefined;
     if (keys.length > 1) await this.#o.mvcc.prefetch(keys);
+    const slowMs = this.#o.onSlowApply === undefined ? Infinity : (this.#o.slowApplyMs ?? 100);
     try {
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i] as Entry;
+        const t0 = performance.now();
         const ctx: ApplyContext = { index: e.index, term: e.term };
         const replay = e.index <= this.#durable;
         if (e.type === EntryType.ConfChange || e.type === EntryType.ConfChangeV2) {
@@ -231,6 +239,8 @@ export class Applier implements StateMachine {
           if (cmd !== undefined && cmd !== null) await this.#applyCommand(cmd, ctx);
         }
         this.#advance(ctx);
+        const ms = performance.now() - t0;
+        if (ms > slowMs) this.#o.onSlowApply?.(e.index, ms);
       }
       await this.#flush();
     } catch (err) {
@@ -258,6 +268,7 @@ export class Applier implements StateMachine {
     const last = b.last;
     if (b.ops.length > 0) {
       failpoint('apply-before-commit');
+      const t0 = performance.now();
       if (this.#o.splitAppliedIndex === true) {
         await this.#o.engine.write(b.ops);
         failpoint('apply-after-commit');
@@ -265,6 +276,7 @@ export class Applier implements StateMachine {
       } else {
         await this.#o.engine.write([...b.ops, appliedIndexOp(last)]);
       }
+      this.#committed(t0);
       this.#durable = last.index;
       failpoint('apply-after-commit');
     }
@@ -324,6 +336,7 @@ export class Applier implements StateMachine {
     const ops = fx.ops ?? [];
     if (fx.mvcc !== undefined) {
       failpoint('apply-before-commit');
+      const t0 = performance.now();
       if (this.#o.splitAppliedIndex === true) {
         await this.#o.mvcc.commit(fx.mvcc, { extraOps: ops });
         failpoint('apply-after-commit');
@@ -331,6 +344,7 @@ export class Applier implements StateMachine {
       } else {
         await this.#o.mvcc.commit(fx.mvcc, { extraOps: [...ops, appliedIndexOp(ctx)] });
       }
+      this.#committed(t0);
       this.#durable = ctx.index;
       failpoint('apply-after-commit');
     } else if (ops.length > 0) {
@@ -343,8 +357,14 @@ export class Applier implements StateMachine {
   async #write(ops: readonly BatchOp[], ctx: ApplyContext): Promise<void> {
     if (ops.length === 0) return;
     failpoint('apply-before-commit');
+    const t0 = performance.now();
     await this.#o.engine.write([...ops, appliedIndexOp(ctx)]);
+    this.#committed(t0);
     this.#durable = ctx.index;
     failpoint('apply-after-commit');
+  }
+
+  #committed(t0: number): void {
+    this.#o.onBackendCommit?.((performance.now() - t0) / 1000);
   }
 }

@@ -6,6 +6,7 @@ import type { MvccError, MvccStore, Event } from '../../storage/mvcc/index.js';
 import { deleteRangeFromPb, putFromPb, txnFromPb } from '../convert.js';
 import { mvccError } from '../errors.js';
 import type { CommandEffect, CommandHandler } from './applier.js';
+import { countTxn, type OpCounter } from './op-counts.js';
 
 export type EventSink = (events: readonly Event[], revision: bigint) => void;
 
@@ -22,7 +23,8 @@ function prepared<R>(p: { response: R; events: readonly Event[]; revision: bigin
   };
 }
 
-export function kvHandlers(mvcc: MvccStore, sink: EventSink): {
+/** `count` (optional) is told the storage calls of each applied write (etcd_mvcc_*_total, see op-counts.ts). */
+export function kvHandlers(mvcc: MvccStore, sink: EventSink, count?: OpCounter): {
   put: CommandHandler;
   deleteRange: CommandHandler;
   txn: CommandHandler;
@@ -32,12 +34,16 @@ export function kvHandlers(mvcc: MvccStore, sink: EventSink): {
     put: async (cmd) => {
       if (cmd.request?.$case !== 'put') throw new Error('apply: put handler got another command');
       const r = await mvcc.preparePut(putFromPb(cmd.request.value));
-      return r.ok ? { ...prepared(r.value, sink), mvcc: r.value } : failed(r.error);
+      if (!r.ok) return failed(r.error);
+      count?.(0, 1, 0);
+      return { ...prepared(r.value, sink), mvcc: r.value };
     },
     deleteRange: async (cmd) => {
       if (cmd.request?.$case !== 'deleteRange') throw new Error('apply: deleteRange handler got another command');
       const r = await mvcc.prepareDeleteRange(deleteRangeFromPb(cmd.request.value));
-      return r.ok ? { ...prepared(r.value, sink), mvcc: r.value } : failed(r.error);
+      if (!r.ok) return failed(r.error);
+      count?.(0, 0, 1);
+      return { ...prepared(r.value, sink), mvcc: r.value };
     },
     txn: async (cmd) => {
       if (cmd.request?.$case !== 'txn') throw new Error('apply: txn handler got another command');
@@ -45,7 +51,9 @@ export function kvHandlers(mvcc: MvccStore, sink: EventSink): {
       // The proposer validated the enums already; a mismatch here means a proposer bug.
       if (!t.ok) return { outcome: { ok: false, error: { kind: 'internal', detail: t.reason } } };
       const r = await mvcc.prepareTxn(t.value);
-      return r.ok ? { ...prepared(r.value, sink), mvcc: r.value } : failed(r.error);
+      if (!r.ok) return failed(r.error);
+      if (count !== undefined) countTxn(t.value, r.value.response, count);
+      return { ...prepared(r.value, sink), mvcc: r.value };
     },
     compaction: async (cmd) => {
       if (cmd.request?.$case !== 'compaction') throw new Error('apply: compaction handler got another command');

@@ -31,6 +31,10 @@ export interface LeaseHandlerDeps {
   readonly sink: EventSink;
   readonly maxTxnOps: number;
   readonly logger: Logger;
+  /** A grant was applied with this TTL (etcd_debugging_lease_granted_total, etcd_debugging_lease_ttl_total). */
+  readonly onGranted?: (ttl: bigint) => void;
+  /** A revoke was applied, deleting `keys` attached keys (etcd_debugging_lease_revoked_total, etcd_mvcc_delete_total). */
+  readonly onRevoked?: (keys: number) => void;
 }
 
 function failed(e: Parameters<typeof leaseError>[0]): CommandEffect {
@@ -48,7 +52,12 @@ export function leaseHandlers(d: LeaseHandlerDeps): {
       const g = d.lessor.prepareGrant(cmd.request.value.ID, cmd.request.value.TTL);
       if (!g.ok) return failed(g.error);
       const value: GrantResult = { id: g.value.id, ttl: g.value.ttl, revision: d.mvcc.currentRevision };
-      return { outcome: { ok: true, value }, ops: g.value.ops, after: g.value.commit };
+      const commit = g.value.commit;
+      const after = d.onGranted === undefined ? commit : (): void => {
+        commit();
+        d.onGranted?.(value.ttl);
+      };
+      return { outcome: { ok: true, value }, ops: g.value.ops, after };
     },
 
     leaseRevoke: async (cmd, ctx) => {
@@ -58,7 +67,11 @@ export function leaseHandlers(d: LeaseHandlerDeps): {
       const { keys, ops, commit } = r.value;
       if (keys.length === 0) {
         const value: RevisionResult = { revision: d.mvcc.currentRevision };
-        return { outcome: { ok: true, value }, ops, after: commit };
+        const after = (): void => {
+          commit();
+          d.onRevoked?.(0);
+        };
+        return { outcome: { ok: true, value }, ops, after };
       }
       const t = await d.mvcc.prepareTxn(deleteKeysTxn(keys, d.maxTxnOps));
       if (!t.ok) {
@@ -74,6 +87,7 @@ export function leaseHandlers(d: LeaseHandlerDeps): {
         ops,
         after: () => {
           commit();
+          d.onRevoked?.(keys.length);
           if (p.events.length > 0) d.sink(p.events, p.revision);
         },
       };

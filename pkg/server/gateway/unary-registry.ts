@@ -16,8 +16,8 @@ interface Recorded {
 
 export type CallType = 'unary' | 'server_stream' | 'client_stream' | 'bidi_stream';
 
-/** Told when a call starts; returns the function told its final status code (called once). */
-export type CallObserver = (path: string, type: CallType) => (code: status) => void;
+/** Told when a call starts (with its metadata); returns the function told its final status code (called once). */
+export type CallObserver = (path: string, type: CallType, metadata: Metadata | undefined) => (code: status) => void;
 
 const registries = new WeakMap<Server, Map<string, Recorded>>();
 const observers = new WeakMap<Server, CallObserver[]>();
@@ -37,7 +37,9 @@ function instrument(server: Server, path: string, type: CallType, handler: (...a
   return (call: unknown, cb?: unknown) => {
     const list = observers.get(server);
     if (list === undefined || list.length === 0) return handler(call, cb);
-    const ends = list.map((o) => o(path, type));
+    const md = (call as { metadata?: unknown }).metadata;
+    const metadata = md instanceof Metadata ? md : undefined;
+    const ends = list.map((o) => o(path, type, metadata));
     let ended = false;
     const end = (code: status): void => {
       if (ended) return;

@@ -72,6 +72,11 @@ export interface ReconfigOptions {
   readonly now?: () => number;
   /** How to dial a peer URL when forwarding a promote (default: plain text / system CAs). */
   readonly peerCredentials?: PeerCredentials;
+  /**
+   * A promotion decided on this leader: succeeded (no argument) or failed with this error kind
+   * (etcd_server_learner_promote_successes / _failures; not told of 'notLeader', as etcd).
+   */
+  readonly onPromote?: (failure?: ErrorKind) => void;
 }
 
 function inConfig(cs: ConfState, id: bigint): boolean {
@@ -183,7 +188,14 @@ export class Reconfigurer {
   }
 
   /** Promote on the leader: the learner must be in sync (90% of the leader's match index). */
-  promoteAsLeader(id: bigint): Promise<Outcome<ReconfigResult>> {
+  async promoteAsLeader(id: bigint): Promise<Outcome<ReconfigResult>> {
+    const r = await this.#promoteAsLeader(id);
+    if (r.ok) this.#o.onPromote?.();
+    else if (r.error.kind !== 'notLeader') this.#o.onPromote?.(r.error.kind);
+    return r;
+  }
+
+  #promoteAsLeader(id: bigint): Promise<Outcome<ReconfigResult>> {
     return this.#serial(async () => {
       const store = this.#o.members;
       const change: MemberChange = { kind: 'promote', id };

@@ -37,6 +37,8 @@ export interface RaftSnapshotsOptions {
   readonly suspend: () => Promise<void>;
   /** Reloads every in-memory copy of state after an install (MVCC, lessor, members, alarms, watchers). */
   readonly reload: (meta: ArchiveMeta) => Promise<void>;
+  /** True while a received snapshot replaces the state, false after (etcd_server_snapshot_apply_in_progress_total). */
+  readonly applying?: (inProgress: boolean) => void;
   /** After an install: the new applied index (read-index waiters, snapshot policy). */
   readonly onInstalled: (index: number) => void;
   /** The state is half-replaced and the install failed: the member must stop (redo on restart). */
@@ -123,14 +125,19 @@ export class RaftSnapshots {
           { 'remote-peer-id': hex(message.from), 'snapshot-index': meta.index, 'snapshot-term': meta.term, applied: applier.appliedIndex },
           'applying snapshot',
         );
-        await this.#o.suspend();
-        replaced = true;
-        await installArchive(engine, snapDir, file);
-        await this.#o.reload(meta);
-        this.#installed = meta.index;
+        this.#o.applying?.(true);
         const installed: Snapshot = { metadata: { index: meta.index, term: meta.term, confState: meta.confState }, data: snap.data };
-        await applier.installSnapshot(installed);
-        replaced = false;
+        try {
+          await this.#o.suspend();
+          replaced = true;
+          await installArchive(engine, snapDir, file);
+          await this.#o.reload(meta);
+          this.#installed = meta.index;
+          await applier.installSnapshot(installed);
+          replaced = false;
+        } finally {
+          this.#o.applying?.(false);
+        }
         this.#o.onInstalled(meta.index);
         const r = node.step({ ...message, snapshot: installed });
         if (!r.ok) logger.warn({ reason: r.reason, detail: r.detail }, 'raft refused the installed snapshot message');

@@ -20,7 +20,17 @@ export interface TransportMetrics {
   readonly bytesReceived?: (peer: bigint, bytes: number) => void;
   /** Messages not delivered because the per-peer buffer was full or the peer unknown. */
   readonly messagesDropped?: (peer: bigint, count: number) => void;
+  /** The stream to `peer` became active, was lost (it will be retried), or was closed by stop/removal. */
+  readonly peerActivity?: (peer: bigint, change: PeerActivity) => void;
+  /** A snapshot upload to `peer` finished; `seconds` from its start. */
+  readonly snapshotSent?: (peer: bigint, ok: boolean, seconds: number) => void;
+  /** A snapshot upload from `peer` (undefined before its header was read) finished, handed over or refused. */
+  readonly snapshotReceived?: (peer: bigint | undefined, ok: boolean, seconds: number) => void;
+  /** An incoming raft stream from `peer` (undefined if unknown yet) failed or carried a malformed batch. */
+  readonly receiveFailed?: (peer: bigint | undefined) => void;
 }
+
+export type PeerActivity = 'active' | 'lost' | 'closed';
 
 /** A verified snapshot payload written to disk; the file now belongs to the callee. */
 export interface ReceivedSnapshot {

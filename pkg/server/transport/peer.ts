@@ -13,7 +13,7 @@ import { Client, type ChannelCredentials, type ClientUnaryCall, type ClientWrita
 import type { HelloResponse } from '../../proto/gen/berthpb/transport.js';
 import type { Message } from '../../raft/index.js';
 import { backoffDelay } from './backoff.js';
-import type { TransportLimits, TransportLogger } from './options.js';
+import type { PeerActivity, TransportLimits, TransportLogger } from './options.js';
 import { peerTarget } from './peer-url.js';
 import { uploadSnapshot } from './snapshot-sender.js';
 import { PROTOCOL_VERSION, callHello, hex, openSendStream, refusalOf, type Refusal } from './wire.js';
@@ -33,6 +33,8 @@ export interface PeerContext {
   readonly snapshotSource: (m: Message) => AsyncIterable<Uint8Array>;
   readonly bytesSent: (id: bigint, n: number) => void;
   readonly dropped: (id: bigint, n: number) => void;
+  readonly activity: (id: bigint, change: PeerActivity) => void;
+  readonly snapshotSent: (id: bigint, ok: boolean, seconds: number) => void;
   /** The peer refused us as a removed member. */
   readonly removed?: () => void;
 }
@@ -174,6 +176,7 @@ export class Peer {
     const index = m.snapshot?.metadata.index;
     const run = async (): Promise<void> => {
       let ok = false;
+      const t0 = performance.now();
       try {
         failpoint('snapshot-send-before');
         const payload = this.#ctx.snapshotSource(m);
@@ -197,7 +200,10 @@ export class Peer {
       } finally {
         client.close();
         if (this.#snapshot?.abort === abort) this.#snapshot = undefined;
-        if (!abort.signal.aborted) this.#ctx.snapshotStatus(this.id, ok);
+        if (!abort.signal.aborted) {
+          this.#ctx.snapshotSent(this.id, ok, (performance.now() - t0) / 1000);
+          this.#ctx.snapshotStatus(this.id, ok);
+        }
       }
     };
     // Started from a microtask so that a source throwing synchronously still finds #snapshot set.
@@ -207,6 +213,7 @@ export class Peer {
   /** Cancels the stream, any upload and the retry timer; drops the buffer. No callbacks afterwards. */
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return;
+    if (this.#state === 'active') this.#ctx.activity(this.id, 'closed');
     this.#state = 'stopped';
     this.#abandon();
     this.#queue = [];
@@ -325,6 +332,7 @@ export class Peer {
     if (this.#state !== 'active') {
       this.#ctx.logger.info({ 'remote-peer-id': hex(this.id), url, 'remote-version': remoteVersion }, 'peer became active');
       this.#state = 'active';
+      this.#ctx.activity(this.id, 'active');
     }
     this.#flush();
   }
@@ -354,6 +362,7 @@ export class Peer {
       );
     }
     if (this.#state === 'active' && Date.now() - this.#activeSince >= this.#ctx.limits.backoffMaxMs) this.#attempt = 0;
+    if (this.#state === 'active') this.#ctx.activity(this.id, 'lost');
     this.#state = 'inactive';
     this.#abandon();
     this.#ctx.unreachable(this.id);
@@ -383,6 +392,7 @@ export class Peer {
         msg,
       );
     }
+    if (this.#state === 'active') this.#ctx.activity(this.id, 'lost');
     this.#state = 'refused';
     this.#abandon();
     if (this.#queuedMessages > 0) this.#ctx.dropped(this.id, this.#queuedMessages);

@@ -36,6 +36,10 @@ export interface ReceiverOptions {
   readonly onSnapshot: (s: ReceivedSnapshot) => void | Promise<void>;
   readonly isRemoved: (id: bigint) => boolean;
   readonly bytesReceived: (from: bigint, n: number) => void;
+  /** A snapshot upload finished (handed over) or failed; `from` is undefined before its header was read. */
+  readonly snapshotReceived?: (from: bigint | undefined, ok: boolean, seconds: number) => void;
+  /** A raft stream broke or carried a malformed batch; `from` is undefined before its first batch. */
+  readonly receiveFailed?: (from: bigint | undefined) => void;
   readonly logger: TransportLogger;
 }
 
@@ -136,6 +140,8 @@ export class Receiver {
     if (this.#stopped) return cb(statusError(Status.UNAVAILABLE, 'transport: stopped'));
     let batches = 0n;
     let finished = false;
+    let from: bigint | undefined;
+    const failed = (): void => this.#o.receiveFailed?.(from);
     const finish = (err: ServerErrorResponse | null): void => {
       if (finished) return;
       finished = true;
@@ -155,21 +161,25 @@ export class Receiver {
         // apply should see Uint8Array, not Buffer (which compares and serialises differently).
         batch = RaftBatch.decode(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
       } catch {
+        failed();
         return finish(statusError(Status.INVALID_ARGUMENT, 'transport: malformed raft batch'));
       }
       if (batch.clusterId !== this.#o.clusterId) return finish(this.#refuseCluster(batch.from, batch.clusterId));
       if (batch.to !== this.#o.memberId) return finish(this.#refuseMember(batch.to));
       if (this.#o.isRemoved(batch.from)) return finish(this.#refuseRemoved(batch.from));
+      from = batch.from;
       this.#o.bytesReceived(batch.from, buf.byteLength);
       const msgs: Message[] = [];
       for (const pm of batch.messages) {
         const m = messageFromPb(pm);
         if (!m.ok) {
           this.#o.logger.warn({ 'remote-peer-id': hex(batch.from), error: m.error.message }, 'dropped malformed raft batch');
+          failed();
           return finish(statusError(Status.INVALID_ARGUMENT, m.error.message));
         }
         if (m.value.to !== this.#o.memberId || m.value.from !== batch.from) {
           const where = `message from ${hex(m.value.from)} to ${hex(m.value.to)} in a batch from ${hex(batch.from)} to ${hex(batch.to)}`;
+          failed();
           return finish(statusError(Status.INVALID_ARGUMENT, `transport: ${where}`));
         }
         msgs.push(m.value);
@@ -184,7 +194,10 @@ export class Receiver {
       }
     });
     call.on('end', () => finish(null));
-    call.on('error', () => finish(statusError(Status.CANCELLED, 'transport: stream failed')));
+    call.on('error', () => {
+      if (!finished && !this.#stopped) failed();
+      finish(statusError(Status.CANCELLED, 'transport: stream failed'));
+    });
     call.on('cancelled', () => finish(statusError(Status.CANCELLED, 'transport: cancelled')));
   }
 
@@ -196,15 +209,22 @@ export class Receiver {
     };
     this.#active.add(abort);
     call.on('cancelled', abort);
+    const t0 = performance.now();
+    let from: bigint | undefined;
+    const done = (ok: boolean): void => this.#o.snapshotReceived?.(from, ok, (performance.now() - t0) / 1000);
     const r = await receiveSnapshot(call, {
       clusterId: this.#o.clusterId,
       memberId: this.#o.memberId,
       snapshotDir: this.#o.snapshotDir,
       maxSnapshotBytes: this.#o.maxSnapshotBytes,
-      bytesReceived: this.#o.bytesReceived,
+      bytesReceived: (f, n) => {
+        from = f;
+        this.#o.bytesReceived(f, n);
+      },
     });
     this.#active.delete(abort);
     if (!r.ok) {
+      if (!this.#stopped) done(false);
       if (r.error.code === Status.DATA_LOSS || r.error.code === Status.INVALID_ARGUMENT) {
         this.#o.logger.warn({ error: r.error.message }, 'refused snapshot upload');
       }
@@ -223,8 +243,10 @@ export class Receiver {
     } catch (err) {
       this.#o.logger.error({ err, path: r.path }, 'snapshot handler failed');
       await rm(r.path, { force: true });
+      done(false);
       return cb(statusError(Status.INTERNAL, 'transport: snapshot handler failed'));
     }
+    done(true);
     cb(null, { receivedBytes: BigInt(r.bytes) });
   }
 }

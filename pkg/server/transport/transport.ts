@@ -66,6 +66,8 @@ export class PeerTransport implements Transport {
       snapshotSource: opts.snapshotSource,
       bytesSent: (id, n) => m?.bytesSent?.(id, n),
       dropped: (id, n) => m?.messagesDropped?.(id, n),
+      activity: (id, change) => m?.peerActivity?.(id, change),
+      snapshotSent: (id, ok, seconds) => m?.snapshotSent?.(id, ok, seconds),
       removed: () =>
         queueMicrotask(() => {
           if (this.#state !== 'stopped' && opts.onRemoved !== undefined) this.#call(opts.onRemoved);
@@ -81,6 +83,8 @@ export class PeerTransport implements Transport {
       onSnapshot: opts.onSnapshot,
       isRemoved: opts.isRemoved ?? (() => false),
       bytesReceived: (id, n) => m?.bytesReceived?.(id, n),
+      snapshotReceived: (id, ok, seconds) => m?.snapshotReceived?.(id, ok, seconds),
+      receiveFailed: (id) => m?.receiveFailed?.(id),
       logger: opts.logger,
     });
   }

@@ -13,7 +13,7 @@ export interface FanOutOptions {
   readonly header: Buffer;
   readonly fragmentLimitBytes: number;
   /** Counters, incremented in place. */
-  readonly stats: { encodings: number; liveResponses: number };
+  readonly stats: { encodings: number; liveResponses: number; events: number };
 }
 
 const ONLY_FIRST: readonly number[] = [0];
@@ -57,6 +57,7 @@ export function fanOut(synced: WatcherIndex<Watcher>, events: readonly Event[], 
       w.minRev = revision + 1n;
       w.idle = false;
       o.stats.liveResponses++;
+      o.stats.events += sel.length;
     } else {
       refused.push(w);
     }

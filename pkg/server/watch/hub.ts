@@ -60,6 +60,8 @@ export interface HubStats {
   readonly liveResponses: number;
   /** Times a synced watcher was moved to unsynced because its stream was over budget. */
   readonly demotions: number;
+  /** Events handed to streams (live and catch-up; a fragmenting watcher's events count once). */
+  readonly events: number;
 }
 
 const ZERO_BYTE = new Uint8Array([0]);
@@ -78,7 +80,7 @@ export class WatchHub {
   #workers = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  #stats = { published: 0, encodings: 0, liveResponses: 0, demotions: 0 };
+  #stats = { published: 0, encodings: 0, liveResponses: 0, demotions: 0, events: 0 };
   /** Resolves waiters of `idle()` (tests). */
   #idleWaiters: (() => void)[] = [];
 
@@ -285,6 +287,7 @@ export class WatchHub {
       for (const batch of revisionBatches(evs, this.#o.catchUpResponseBytes ?? DEFAULT_CATCH_UP_RESPONSE_BYTES, w.prevKv)) {
         w.owner.push(responsesFor(w.idField, eventPayload(header, batch), limit));
       }
+      this.#stats.events += evs.length;
       w.idle = false;
     }
     if (res.value.nextRevision > w.minRev) w.minRev = res.value.nextRevision;

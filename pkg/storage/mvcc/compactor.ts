@@ -22,6 +22,8 @@ export interface CompactionOptions {
   readonly proceed: (batch: number) => boolean | Promise<boolean>;
   /** Checked per scanned chunk: true stops the run (the store is closing). */
   readonly stopping: () => boolean;
+  /** After each written batch: how many revisions (index entry + event record) it removed. */
+  readonly removed?: (revisions: number) => void;
 }
 
 export function encodeRev(rev: bigint): Uint8Array {
@@ -46,6 +48,7 @@ export async function compactHistory(db: MvccBackend, C: bigint, opts: Compactio
   const flush = async (): Promise<boolean> => {
     if (ops.length === 0) return true;
     await db.write(ops);
+    opts.removed?.(ops.length / 2);
     ops = [];
     batch++;
     failpoint('compact-between-batches');
@@ -75,7 +78,9 @@ export async function compactHistory(db: MvccBackend, C: bigint, opts: Compactio
     }
   }
   if (tomb !== null) ops.push(...tomb);
+  const last = ops.length / 2;
   ops.push(put(META_COMPACT_FINISHED, encodeRev(C)));
   await db.write(ops, { sync: true });
+  opts.removed?.(last);
   return true;
 }

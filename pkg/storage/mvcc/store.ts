@@ -70,6 +70,10 @@ export interface StoreOptions {
    * the process crashed there (it resumes on the next open).
    */
   readonly compactionHook?: (info: { revision: bigint; batch: number }) => boolean | Promise<boolean>;
+  /** Metrics: revisions removed by each physical-compaction batch (etcd_debugging_mvcc_db_compaction_keys_total). */
+  readonly onCompactionRemoved?: (revisions: number) => void;
+  /** Metrics: a physical compaction completed, `ms` after it started (etcd_debugging_mvcc_db_compaction_total_duration_milliseconds). */
+  readonly onCompactionDone?: (ms: number) => void;
 }
 
 /** A computed, not yet committed write. */
@@ -678,7 +682,8 @@ export class MvccStore {
     this.#physical = this.#physical.then(async () => {
       if (this.#closed || this.#suspended) return;
       try {
-        await compactHistory(this.#db, rev, {
+        const t0 = performance.now();
+        const done = await compactHistory(this.#db, rev, {
           batchSize: this.#opts.compactionBatchSize ?? 1000,
           proceed: async (batch) => {
             if (this.#closed || this.#suspended) return false;
@@ -686,7 +691,9 @@ export class MvccStore {
             return hook === undefined ? true : hook({ revision: rev, batch });
           },
           stopping: () => this.#closed || this.#suspended,
+          ...(this.#opts.onCompactionRemoved === undefined ? {} : { removed: this.#opts.onCompactionRemoved }),
         });
+        if (done) this.#opts.onCompactionDone?.(performance.now() - t0);
       } catch (e) {
         // Retried from the markers on the next open; kept for diagnostics and tests.
         this.#compactionError = e;

@@ -10,10 +10,12 @@ import { failpoint } from './failpoint.js';
 /** Soft bound on one group-committed engine batch. */
 const MAX_GROUP_BYTES = 32 << 20;
 
-export interface SyncInfo {
+/** One group write: how long the engine write took (with its fsync when `synced`), entries and record bytes. */
+export interface WriteInfo {
   readonly seconds: number;
   readonly entries: number;
   readonly bytes: number;
+  readonly synced: boolean;
 }
 
 interface Queued {
@@ -27,15 +29,15 @@ interface Queued {
 
 export class Committer {
   readonly #engine: Engine;
-  readonly #onSync: ((info: SyncInfo) => void) | undefined;
+  readonly #onWrite: ((info: WriteInfo) => void) | undefined;
   readonly #queue: Queued[] = [];
   /** The running #drain(), or null when the queue is idle. */
   #writer: Promise<void> | null = null;
   #failed: WalError | null = null;
 
-  constructor(engine: Engine, opts: { readonly onSync?: ((info: SyncInfo) => void) | undefined } = {}) {
+  constructor(engine: Engine, opts: { readonly onWrite?: ((info: WriteInfo) => void) | undefined } = {}) {
     this.#engine = engine;
-    this.#onSync = opts.onSync;
+    this.#onWrite = opts.onWrite;
   }
 
   /** The error that poisoned the committer, if any. */
@@ -46,7 +48,7 @@ export class Committer {
   /**
    * Resolves once `ops` (and everything queued before) is fsynced — or, with `sync: false`, written
    * (a group is fsynced if any of its batches asks for it; an fsync covers every earlier write);
-   * `entries`/`bytes` only feed onSync. An empty `ops` is a barrier. Rejects with WalError 'failed'
+   * `entries`/`bytes` only feed onWrite. An empty `ops` is a barrier. Rejects with WalError 'failed'
    * once any write failed.
    */
   commit(
@@ -87,17 +89,19 @@ export class Committer {
     try {
       if (!sync) {
         await this.#engine.write(ops);
-        return null;
+      } else {
+        failpoint('wal-before-sync');
+        await this.#engine.write(ops, { sync: true });
+        failpoint('wal-after-sync');
       }
-      failpoint('wal-before-sync');
-      await this.#engine.write(ops, { sync: true });
-      failpoint('wal-after-sync');
     } catch (err) {
       this.#failed = new WalError('failed', err instanceof Error ? err.message : String(err), { cause: err });
       return this.#failed;
     }
-    const entries = group.reduce((n, q) => n + q.entries, 0);
-    this.#onSync?.({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, entries, bytes });
+    if (this.#onWrite !== undefined) {
+      const entries = group.length === 1 ? (group[0] as Queued).entries : group.reduce((n, q) => n + q.entries, 0);
+      this.#onWrite({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, entries, bytes, synced: sync });
+    }
     return null;
   }
 }

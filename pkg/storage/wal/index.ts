@@ -7,3 +7,4 @@ export { WalError, isWalError } from './errors.js';
 export type { WalErrorKind } from './errors.js';
 export { crc32c } from './crc32c.js';
 export { ENTRY_OVERHEAD } from './codec.js';
+export type { WriteInfo } from './committer.js';

@@ -36,7 +36,7 @@ import {
   type LogStart,
 } from './codec.js';
 import { WalError } from './errors.js';
-import { Committer } from './committer.js';
+import { Committer, type WriteInfo } from './committer.js';
 import {
   FORMAT_KEY,
   HARD_STATE_KEY,
@@ -64,8 +64,12 @@ export interface WalUpdate {
 }
 
 export interface WalOptions {
-  /** Called after each synced batch, e.g. to feed etcd_disk_wal_fsync_duration_seconds. */
-  readonly onSync?: (info: { readonly seconds: number; readonly entries: number; readonly bytes: number }) => void;
+  /**
+   * Called after each engine write of the log (a group of batches), e.g. to feed etcd_disk_wal_*:
+   * `seconds` is the write call's duration, including the fsync when `synced` (RocksDB writes and
+   * fsyncs its log in one call), `bytes` the encoded entry records written.
+   */
+  readonly onWrite?: (info: WriteInfo) => void;
   /** Background deletion of compacted entries failed (harmless: retried on next open). */
   readonly onBackgroundError?: (err: unknown) => void;
 }
@@ -101,7 +105,7 @@ export class Wal implements Storage {
   private constructor(engine: Engine, opts: WalOptions, hs: HardState, snap: Snapshot, start: LogStart, entries: Entry[]) {
     this.#engine = engine;
     this.#opts = opts;
-    this.#committer = new Committer(engine, { onSync: opts.onSync });
+    this.#committer = new Committer(engine, { onWrite: opts.onWrite });
     this.#hardState = hs;
     this.#snapshot = snap;
     this.#start = start;
