@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"strings"
-	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -14,32 +13,14 @@ import (
 // disabled and the users/roles removed again on every path, so later cases run without auth.
 func caseAuth(t *T) {
 	a := t.cli.Auth
-	t.check(errOnly(a.UserAdd(t.ctx, "root", "rootpw")), "user add root")
-	t.check(errOnly(a.UserAdd(t.ctx, "alice", "alicepw")), "user add alice")
-	t.check(errOnly(a.RoleAdd(t.ctx, "compat-app")), "role add")
-	t.check(errOnly(a.RoleGrantPermission(t.ctx, "compat-app", t.key(""), clientv3.GetPrefixRangeEnd(t.key("")), clientv3.PermissionType(clientv3.PermReadWrite))), "grant")
-	t.check(errOnly(a.UserGrantRole(t.ctx, "alice", "compat-app")), "grant alice")
-	t.check(errOnly(a.UserGrantRole(t.ctx, "root", "root")), "grant root")
+	addAuthUsers(t, "compat-app", "")
 	_, err := a.UserAdd(t.ctx, "alice", "x")
 	t.expectErr(err, rpctypes.ErrUserAlreadyExist, "user add alice again")
 	_, err = a.RoleRevokePermission(t.ctx, "compat-app", "/nope", "")
 	t.expectErr(err, rpctypes.ErrPermissionNotGranted, "revoke an ungranted permission")
 
-	login := func(user, pw string) (*clientv3.Client, error) {
-		return clientv3.New(clientv3.Config{Endpoints: t.cli.Endpoints(), DialTimeout: 5 * time.Second, Username: user, Password: pw})
-	}
-	t.check(errOnly(a.AuthEnable(t.ctx)), "auth enable")
-	root, err := login("root", "rootpw")
-	t.check(err, "root client")
-	defer func() {
-		// Leave the servers as found, whatever happened above.
-		_, _ = root.AuthDisable(t.ctx)
-		_, _ = t.cli.UserDelete(t.ctx, "alice")
-		_, _ = t.cli.UserDelete(t.ctx, "root")
-		_, _ = t.cli.RoleDelete(t.ctx, "compat-app")
-		_, _ = t.cli.RoleDelete(t.ctx, "root")
-		root.Close()
-	}()
+	root, login, cleanup := enableAuth(t, "compat-app")
+	defer cleanup()
 
 	_, err = t.cli.Get(t.ctx, t.key("k"))
 	t.expectErr(err, rpctypes.ErrUserEmpty, "get without credentials")

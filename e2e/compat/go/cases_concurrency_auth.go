@@ -115,28 +115,10 @@ func (t *T) expectDenied(err error, msg, what string) {
 }
 
 func caseConcurrencyAuth(t *T) {
-	a := t.cli.Auth
 	outside := "/compat-outside-recipes/"
-	t.check(errOnly(a.UserAdd(t.ctx, "root", "rootpw")), "user add root")
-	t.check(errOnly(a.UserAdd(t.ctx, "alice", "alicepw")), "user add alice")
-	t.check(errOnly(a.RoleAdd(t.ctx, "compat-locker")), "role add")
-	t.check(errOnly(a.RoleGrantPermission(t.ctx, "compat-locker", t.key("lock/"), clientv3.GetPrefixRangeEnd(t.key("lock/")), clientv3.PermissionType(clientv3.PermReadWrite))), "grant")
-	t.check(errOnly(a.UserGrantRole(t.ctx, "alice", "compat-locker")), "grant alice")
-	t.check(errOnly(a.UserGrantRole(t.ctx, "root", "root")), "grant root")
-	login := func(user, pw string) (*clientv3.Client, error) {
-		return clientv3.New(clientv3.Config{Endpoints: t.cli.Endpoints(), DialTimeout: 5 * time.Second, Username: user, Password: pw})
-	}
-	t.check(errOnly(a.AuthEnable(t.ctx)), "auth enable")
-	root, err := login("root", "rootpw")
-	t.check(err, "root client")
-	defer func() {
-		_, _ = root.AuthDisable(t.ctx)
-		_, _ = t.cli.UserDelete(t.ctx, "alice")
-		_, _ = t.cli.UserDelete(t.ctx, "root")
-		_, _ = t.cli.RoleDelete(t.ctx, "compat-locker")
-		_, _ = t.cli.RoleDelete(t.ctx, "root")
-		root.Close()
-	}()
+	addAuthUsers(t, "compat-locker", "lock/")
+	root, login, cleanup := enableAuth(t, "compat-locker")
+	defer cleanup()
 	alice, err := login("alice", "alicepw")
 	t.check(err, "alice client")
 	defer alice.Close()
