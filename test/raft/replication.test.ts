@@ -229,7 +229,8 @@ describe('durability: durable before acknowledged', () => {
   });
 
   it('the leader sends appends before its own fsync but counts itself only after advance()', () => {
-    const storage = new MemoryStorage({ voters: [1n] });
+    // a learner makes the leader not the sole replica: it must see no commit index the leader could lose
+    const storage = new MemoryStorage({ voters: [1n], learners: [2n] });
     const rn = new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, rand: seededRand(1) });
     rn.campaign();
     for (let i = 0; i < 3 && rn.hasReady(); i++) {
@@ -248,6 +249,29 @@ describe('durability: durable before acknowledged', () => {
     const rd2 = rn.ready();
     assert.equal(rd2.committedEntries.length, 1);
     rn.advance();
+  });
+
+  it('a sole replica commits its entries in the Ready that appends them (applied only after persisting them)', () => {
+    const storage = new MemoryStorage({ voters: [1n] });
+    const rn = new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, rand: seededRand(1) });
+    rn.campaign();
+    for (let i = 0; i < 3 && rn.hasReady(); i++) {
+      const rd = rn.ready();
+      storage.append(rd.entries);
+      if (rd.hardState) storage.setHardState(rd.hardState);
+      rn.advance();
+    }
+    rn.propose(bytes('x'));
+    const rd = rn.ready();
+    assert.equal(rd.entries.length, 1);
+    assert.deepEqual(rd.committedEntries.map((e) => e.index), rd.entries.map((e) => e.index));
+    assert.equal(rd.mustSync, true, 'the append is fsynced before the entry is applied');
+    assert.equal(rd.hardState?.commit, rd.entries[0]?.index, 'the commit index travels in the same write');
+    storage.append(rd.entries);
+    rn.advance();
+    assert.equal(rn.hasReady(), false, 'nothing left: one Ready per proposal');
+    // a restart after a crash before that write persisted: the entry is simply not there, and no other
+    // member ever saw the commit index
   });
 
   it('appends to followers go out in the immediate list, before the leader persists', () => {

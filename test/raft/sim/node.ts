@@ -35,7 +35,11 @@ export interface NodeEnv {
   /** A committed conf change was applied; `cs` is the resulting configuration. */
   confApplied(id: NodeId, cs: ConfState, index: number): void;
   /** Leader `id` announces commit index c (entry term t) under configuration cs. */
-  commitAnnounced(id: NodeId, c: number, t: number, cs: ConfState): void;
+  /**
+   * Leader `id` announces commit index c (entry term t) under configuration cs; `withEntry`: the entry
+   * at c is in the same Ready, persisted in one write with the hard state and applied only after it.
+   */
+  commitAnnounced(id: NodeId, c: number, t: number, cs: ConfState, withEntry: boolean): void;
   trace(line: () => string): void;
 }
 
@@ -138,7 +142,7 @@ export class SimNode {
         const inReady = first !== undefined && c >= first.index ? rd.entries[c - first.index] : undefined;
         const t = inReady?.term ?? this.#durableTerm(c);
         if (t === undefined) throw new Error(`raft: leader ${this.id} commits ${c} beyond its log`);
-        env.commitAnnounced(this.id, c, t, rn.status().config);
+        env.commitAnnounced(this.id, c, t, rn.status().config, inReady !== undefined);
       }
       this.#lastTerm = hs.term;
       this.#lastCommit = hs.commit;

@@ -145,7 +145,7 @@ class Simulation {
       send: (m) => this.#send(m),
       readStates: (id, rs) => this.#onReadStates(id, rs),
       confApplied: (id, cs, index) => this.#onConfApplied(id, cs, index),
-      commitAnnounced: (id, c, t, cs) => this.#onCommitAnnounced(id, c, t, cs),
+      commitAnnounced: (id, c, t, cs, withEntry) => this.#onCommitAnnounced(id, c, t, cs, withEntry),
       trace: (line) => {
         if (this.#trace !== undefined) this.#trace.add(`[${this.#now}] ${line()}`);
       },
@@ -451,9 +451,16 @@ class Simulation {
     return best;
   }
 
-  /** Invariant 2 on the leader's side: what it counts as committed is durable on a quorum. */
-  #onCommitAnnounced(id: NodeId, c: number, t: number, cs: ConfState): void {
+  /**
+   * Invariant 2 on the leader's side: what it counts as committed is durable on a quorum. One
+   * exception, by design: a sole replica (one voter, no learners) commits an entry in the Ready that
+   * appends it. Nobody else can see that commit index, the entry and the hard state are persisted in
+   * one write and the entry is applied only after it, so the entry counts as held by the leader.
+   */
+  #onCommitAnnounced(id: NodeId, c: number, t: number, cs: ConfState, withEntry: boolean): void {
+    const sole = cs.voters.length === 1 && cs.voters[0] === id && cs.votersOutgoing.length === 0 && cs.learners.length === 0 && cs.learnersNext.length === 0;
     const holds = (v: NodeId): boolean => {
+      if (sole && withEntry && v === id) return true;
       const st = this.#node(v).storage;
       if (c <= st.firstIndex() - 1) return true; // in its snapshot
       return c <= st.lastIndex() && st.term(c) === t;
