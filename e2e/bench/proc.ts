@@ -62,22 +62,18 @@ export function memoryOf(pid: number): Memory | undefined {
 }
 
 /**
- * Memory once it stops moving after a load: samples every `everyMs` until two consecutive VmRSS
- * readings differ by less than 2 MiB (both servers return memory some seconds after a burst: Go's
- * scavenger, berth's memory reducer), bounded by `maxMs`. Undefined if the process is gone.
+ * Memory some time after a load, the server idle meanwhile (both return memory a few seconds after a
+ * burst: Go's scavenger, berth's memory reducer, which waits for a quiet 5 s interval). Samples every
+ * `everyMs` for `forMs` and returns the last reading; undefined if the process is gone.
  */
-export async function settledMemoryOf(pid: number, opts: { everyMs?: number; maxMs?: number } = {}): Promise<{ memory: Memory; waitedSec: number } | undefined> {
+export async function settledMemoryOf(pid: number, opts: { everyMs?: number; forMs?: number } = {}): Promise<{ memory: Memory; waitedSec: number } | undefined> {
   const every = opts.everyMs ?? 5000;
-  const deadline = performance.now() + (opts.maxMs ?? 60_000);
+  const until = performance.now() + (opts.forMs ?? 30_000);
   const t0 = performance.now();
-  let prev = memoryOf(pid);
-  while (prev !== undefined && performance.now() < deadline) {
+  let last = memoryOf(pid);
+  while (last !== undefined && performance.now() < until) {
     await new Promise((r) => setTimeout(r, every));
-    const cur = memoryOf(pid);
-    if (cur === undefined) return undefined;
-    const stable = Math.abs(cur.rssMiB - prev.rssMiB) < 2;
-    prev = cur;
-    if (stable) break;
+    last = memoryOf(pid);
   }
-  return prev === undefined ? undefined : { memory: prev, waitedSec: (performance.now() - t0) / 1000 };
+  return last === undefined ? undefined : { memory: last, waitedSec: (performance.now() - t0) / 1000 };
 }
