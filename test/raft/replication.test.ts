@@ -34,6 +34,20 @@ function figure8(knobs: { unsafeCommitOldTermByCounting?: boolean }): Cluster {
   return c;
 }
 
+
+/** Node 1, the only voter of `storage`'s configuration, campaigns and persists until it leads. */
+function electedAlone(storage: MemoryStorage): RawNode {
+  const rn = new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, rand: seededRand(1) });
+  rn.campaign();
+  for (let i = 0; i < 3 && rn.hasReady(); i++) {
+    const rd = rn.ready();
+    storage.append(rd.entries);
+    if (rd.hardState) storage.setHardState(rd.hardState);
+    rn.advance();
+  }
+  return rn;
+}
+
 describe('commitment (Raft §5.3, §5.4.2)', () => {
   it('Figure 8: a leader does not commit an older-term entry by counting replicas', () => {
     const c = figure8({});
@@ -231,14 +245,7 @@ describe('durability: durable before acknowledged', () => {
   it('the leader sends appends before its own fsync but counts itself only after advance()', () => {
     // a learner makes the leader not the sole replica: it must see no commit index the leader could lose
     const storage = new MemoryStorage({ voters: [1n], learners: [2n] });
-    const rn = new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, rand: seededRand(1) });
-    rn.campaign();
-    for (let i = 0; i < 3 && rn.hasReady(); i++) {
-      const rd = rn.ready();
-      storage.append(rd.entries);
-      if (rd.hardState) storage.setHardState(rd.hardState);
-      rn.advance();
-    }
+    const rn = electedAlone(storage);
     assert.equal(rn.status().commit, 1);
     rn.propose(bytes('x'));
     const rd = rn.ready();
@@ -253,14 +260,7 @@ describe('durability: durable before acknowledged', () => {
 
   it('a sole replica commits its entries in the Ready that appends them (applied only after persisting them)', () => {
     const storage = new MemoryStorage({ voters: [1n] });
-    const rn = new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, rand: seededRand(1) });
-    rn.campaign();
-    for (let i = 0; i < 3 && rn.hasReady(); i++) {
-      const rd = rn.ready();
-      storage.append(rd.entries);
-      if (rd.hardState) storage.setHardState(rd.hardState);
-      rn.advance();
-    }
+    const rn = electedAlone(storage);
     rn.propose(bytes('x'));
     const rd = rn.ready();
     assert.equal(rd.entries.length, 1);
