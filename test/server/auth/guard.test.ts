@@ -3,10 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../../../pkg/storage/engine/index.js';
-import { MemberAuth } from '../../../pkg/server/auth/member-auth.js';
 import { applyGuard } from '../../../pkg/server/auth/guard.js';
-import type { Change } from '../../../pkg/auth/index.js';
+import { apply, authWithAlice } from './fixture.js';
 import type { Command, RequestHeader } from '../../../pkg/proto/gen/berthpb/command.js';
 import * as pb from '../../../pkg/proto/gen/etcdserverpb/rpc.js';
 import { Permission_Type } from '../../../pkg/proto/gen/authpb/auth.js';
@@ -15,24 +13,13 @@ const dir = mkdtempSync(join(tmpdir(), 'auth-guard-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const b = (s: string): Buffer => Buffer.from(s);
 
-async function apply(e: Engine, c: Change<unknown>): Promise<void> {
-  if (!c.ok) throw new Error(c.error);
-  if (c.ops.length > 0) await e.write(c.ops);
-  c.commit();
-}
-
 test('apply-time decisions: writes, prev_kv, txns (nested too), leases, admin, missing headers', async () => {
-  const e = await Engine.open(dir);
-  const auth = await MemberAuth.open(e, { authTokenType: 'simple', authTokenOptions: {}, authTokenTtlSeconds: 300, bcryptCost: 4 });
+  const { engine: e, auth, close } = await authWithAlice(dir, [
+    { permType: Permission_Type.WRITE, key: b('/w/'), rangeEnd: b('/w0') },
+    { permType: Permission_Type.READ, key: b('/r/'), rangeEnd: b('/r0') },
+  ]);
   try {
     const s = auth.store;
-    await apply(e, s.addUser('root', 'h', false));
-    await apply(e, s.grantRole('root', 'root'));
-    await apply(e, s.addUser('alice', 'h', false));
-    await apply(e, s.addRole('app'));
-    await apply(e, s.grantPermission('app', { permType: Permission_Type.WRITE, key: b('/w/'), rangeEnd: b('/w0') }));
-    await apply(e, s.grantPermission('app', { permType: Permission_Type.READ, key: b('/r/'), rangeEnd: b('/r0') }));
-    await apply(e, s.grantRole('alice', 'app'));
     const attached = new Map<bigint, Uint8Array[]>([[7n, [b('/w/a')]], [8n, [b('/w/a'), b('/secret')]]]);
     const g = applyGuard(auth, (id) => attached.get(id) ?? []);
     const cmd = (request: Command['request'], header?: RequestHeader): Command => ({ id: 1n, header, request });
@@ -83,7 +70,6 @@ test('apply-time decisions: writes, prev_kv, txns (nested too), leases, admin, m
     assert.equal(decide(cmd({ $case: 'compaction', value: pb.CompactionRequest.fromPartial({ revision: 1n }) }, as('alice'))), 'ok', 'etcd 3.4 does not check compaction');
     assert.equal(decide(cmd({ $case: 'put', value: put('/anything', { lease: 8n, prevKv: true }) }, as('root'))), 'ok', 'root may do anything');
   } finally {
-    auth.stop();
-    await e.close();
+    await close();
   }
 });

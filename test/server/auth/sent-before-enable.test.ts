@@ -12,12 +12,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
-import { Engine } from '../../../pkg/storage/engine/index.js';
-import { MemberAuth, runAs } from '../../../pkg/server/auth/member-auth.js';
+import { runAs } from '../../../pkg/server/auth/member-auth.js';
 import { applyGuard } from '../../../pkg/server/auth/guard.js';
+import { apply, authWithAlice } from './fixture.js';
 import { leaseService } from '../../../pkg/server/api/lease.js';
 import type { Lessor } from '../../../pkg/lease/index.js';
-import type { Change } from '../../../pkg/auth/index.js';
 import { Command, type RequestHeader } from '../../../pkg/proto/gen/berthpb/command.js';
 import type { CommandRequest } from '../../../pkg/server/propose.js';
 import * as pb from '../../../pkg/proto/gen/etcdserverpb/rpc.js';
@@ -26,12 +25,6 @@ import { Permission_Type } from '../../../pkg/proto/gen/authpb/auth.js';
 const dir = mkdtempSync(join(tmpdir(), 'auth-before-enable-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const b = (s: string): Buffer => Buffer.from(s);
-
-async function apply(e: Engine, c: Change<unknown>): Promise<void> {
-  if (!c.ok) throw new Error(c.error);
-  if (c.ops.length > 0) await e.write(c.ops);
-  c.commit();
-}
 
 /** The Lease service with a proposer that records what it is asked to replicate. */
 function recordingLeaseService(): { revoke(id: bigint): Promise<Command> } {
@@ -67,16 +60,11 @@ function recordingLeaseService(): { revoke(id: bigint): Promise<Command> } {
 }
 
 test('a LeaseRevoke or KV write sent while auth is off and applied after AuthEnable is refused like etcd', async () => {
-  const e = await Engine.open(dir);
-  const auth = await MemberAuth.open(e, { authTokenType: 'simple', authTokenOptions: {}, authTokenTtlSeconds: 300, bcryptCost: 4 });
+  const { engine: e, auth, close } = await authWithAlice(dir, [
+    { permType: Permission_Type.READWRITE, key: b('/w/'), rangeEnd: b('/w0') },
+  ]);
   try {
     const s = auth.store;
-    await apply(e, s.addUser('root', 'h', false));
-    await apply(e, s.grantRole('root', 'root'));
-    await apply(e, s.addUser('alice', 'h', false));
-    await apply(e, s.addRole('app'));
-    await apply(e, s.grantPermission('app', { permType: Permission_Type.READWRITE, key: b('/w/'), rangeEnd: b('/w0') }));
-    await apply(e, s.grantRole('alice', 'app'));
     // Lease 7 has alice's key, 8 a key only root may write, 9 none.
     const attached = new Map<bigint, Uint8Array[]>([[7n, [b('/w/a')]], [8n, [b('/secret')]], [9n, []]]);
     const g = applyGuard(auth, (id) => attached.get(id) ?? []);
@@ -110,7 +98,6 @@ test('a LeaseRevoke or KV write sent while auth is off and applied after AuthEna
     const aliceOn8 = await runAs({ username: 'alice', revision: s.revision }, () => lease.revoke(8n));
     assert.equal(decide(aliceOn8), 'permissionDenied');
   } finally {
-    auth.stop();
-    await e.close();
+    await close();
   }
 });
