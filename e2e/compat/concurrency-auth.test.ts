@@ -6,18 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as pb from '../../pkg/proto/gen/etcdserverpb/rpc.js';
-import { Permission_Type } from '../../pkg/proto/gen/authpb/auth.js';
 import { LockService, LockRequest, UnlockRequest } from '../../pkg/proto/gen/v3lockpb/v3lock.js';
 import { CampaignRequest, ElectionService, LeaderRequest, ProclaimRequest, ResignRequest } from '../../pkg/proto/gen/v3electionpb/v3election.js';
 import { EtcdRpc, type RpcResult } from './support/etcd-rpc.js';
+import { enableAuthWithLocker } from './support/locker-auth.js';
 import { freePort, startCluster, type Flavor } from './support/servers.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
-const prefixEnd = (p: string): Buffer => {
-  const e = Buffer.from(p);
-  e[e.length - 1] = (e[e.length - 1] ?? 0) + 1;
-  return e;
-};
 
 /** Lease IDs differ between runs: a recipe key `name/<lease hex>` is shown as `name/<lease>`. */
 const LEASE_KEY = /\/[0-9a-f]{8,16}$/;
@@ -43,23 +38,6 @@ function show(r: RpcResult<unknown> | 'open'): unknown {
 
 type Log = { step: string; got: unknown }[];
 
-async function setup(c: EtcdRpc): Promise<void> {
-  const must = async (what: string, p: Promise<RpcResult<unknown>>): Promise<void> => {
-    const r = await p;
-    assert.ok(r.ok, `${what}: ${JSON.stringify(show(r))}`);
-  };
-  await must('user add root', c.call(pb.AuthService.userAdd, pb.AuthUserAddRequest.fromPartial({ name: 'root', password: 'rootpw' })));
-  await must('user add alice', c.call(pb.AuthService.userAdd, pb.AuthUserAddRequest.fromPartial({ name: 'alice', password: 'apw' })));
-  await must('role add locker', c.call(pb.AuthService.roleAdd, pb.AuthRoleAddRequest.fromPartial({ name: 'locker' })));
-  await must(
-    'grant READWRITE lock/',
-    c.call(pb.AuthService.roleGrantPermission, pb.AuthRoleGrantPermissionRequest.fromPartial({ name: 'locker', perm: { permType: Permission_Type.READWRITE, key: b('lock/'), rangeEnd: prefixEnd('lock/') } })),
-  );
-  await must('grant locker to alice', c.call(pb.AuthService.userGrantRole, pb.AuthUserGrantRoleRequest.fromPartial({ user: 'alice', role: 'locker' })));
-  await must('grant root to root', c.call(pb.AuthService.userGrantRole, pb.AuthUserGrantRoleRequest.fromPartial({ user: 'root', role: 'root' })));
-  await must('auth enable', c.call(pb.AuthService.authEnable, {}));
-}
-
 async function login(c: EtcdRpc, name: string, password: string): Promise<string> {
   const r = await c.call(pb.AuthService.authenticate, pb.AuthenticateRequest.fromPartial({ name, password }));
   assert.ok(r.ok, `authenticate ${name}: ${JSON.stringify(show(r))}`);
@@ -80,7 +58,7 @@ async function scenario(endpoint: string): Promise<Log> {
   const leaderAs = (name: string, token: string | undefined) => c.call(ElectionService.leader, LeaderRequest.fromPartial({ name: b(name) }), token);
   const observeAs = (name: string, token: string | undefined) => c.firstOfStream(ElectionService.observe, LeaderRequest.fromPartial({ name: b(name) }), token, 1500);
   try {
-    await setup(c);
+    await enableAuthWithLocker(c);
     const alice = await login(c, 'alice', 'apw');
     const root = await login(c, 'root', 'rootpw');
 

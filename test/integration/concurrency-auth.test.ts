@@ -9,8 +9,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { removeDir, startTestMember, waitFor } from './ops-fixture.js';
 import { EtcdRpc, type RpcResult } from '../../e2e/compat/support/etcd-rpc.js';
+import { enableAuthWithLocker } from '../../e2e/compat/support/locker-auth.js';
 import * as pb from '../../pkg/proto/gen/etcdserverpb/rpc.js';
-import { Permission_Type } from '../../pkg/proto/gen/authpb/auth.js';
 import { LockRequest, LockService, UnlockRequest } from '../../pkg/proto/gen/v3lockpb/v3lock.js';
 import { CampaignRequest, ElectionService, LeaderRequest } from '../../pkg/proto/gen/v3electionpb/v3election.js';
 
@@ -29,16 +29,7 @@ async function must<T>(what: string, p: Promise<RpcResult<T>>): Promise<T> {
 }
 
 async function setUpAuth(c: EtcdRpc): Promise<{ alice: string; root: string }> {
-  await must('user add root', c.call(pb.AuthService.userAdd, pb.AuthUserAddRequest.fromPartial({ name: 'root', password: 'rootpw' })));
-  await must('user add alice', c.call(pb.AuthService.userAdd, pb.AuthUserAddRequest.fromPartial({ name: 'alice', password: 'apw' })));
-  await must('role add locker', c.call(pb.AuthService.roleAdd, pb.AuthRoleAddRequest.fromPartial({ name: 'locker' })));
-  await must(
-    'grant READWRITE lock/',
-    c.call(pb.AuthService.roleGrantPermission, pb.AuthRoleGrantPermissionRequest.fromPartial({ name: 'locker', perm: { permType: Permission_Type.READWRITE, key: b('lock/'), rangeEnd: b('lock0') } })),
-  );
-  await must('grant locker', c.call(pb.AuthService.userGrantRole, pb.AuthUserGrantRoleRequest.fromPartial({ user: 'alice', role: 'locker' })));
-  await must('grant root', c.call(pb.AuthService.userGrantRole, pb.AuthUserGrantRoleRequest.fromPartial({ user: 'root', role: 'root' })));
-  await must('auth enable', c.call(pb.AuthService.authEnable, {}));
+  await enableAuthWithLocker(c);
   const alice = await must('login alice', c.call(pb.AuthService.authenticate, pb.AuthenticateRequest.fromPartial({ name: 'alice', password: 'apw' })));
   const root = await must('login root', c.call(pb.AuthService.authenticate, pb.AuthenticateRequest.fromPartial({ name: 'root', password: 'rootpw' })));
   return { alice: alice.token, root: root.token };
