@@ -208,7 +208,7 @@ describe('every exported etcd metric is fed (one member, --metrics extensive)', 
     // Health checks, and a learner promotion the leader refuses (the learner never started).
     assert.equal((await fetch(`${m.url}/health`)).status, 200);
     assert.equal((await fetch(`${m.url}/readyz`)).status, 200);
-    const learner = /Member ([0-9a-f]+) added/.exec(await ctl(['member', 'add', 'never-started', '--learner', '--peer-urls', `http://127.0.0.1:${await freePort()}`]))?.[1];
+    const learner = /Member\s+([0-9a-f]+) added/.exec(await ctl(['member', 'add', 'never-started', '--learner', '--peer-urls', `http://127.0.0.1:${await freePort()}`]))?.[1];
     assert.ok(learner !== undefined);
     const promote = await etcdctl(m.endpoint, ['member', 'promote', learner]);
     assert.notEqual(promote.code, 0);
