@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 /**
  * `berth`: the server binary. Accepts etcd's flags, ETCD_* / BERTH_* environment variables and
  * --config-file; see `berth --help`.

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../compat/support/servers.js';
 import { PeerProxy, type LinkRules } from './proxy.js';
 import type { Defect } from './defects.js';
+import { NODE_FLAGS } from '../../cmd/berth/node-flags.js';
 
 export interface MemberSlot {
   readonly index: number;
@@ -40,8 +41,8 @@ function entry(broken: readonly Defect[], powerLoss: boolean): { cmd: string; ar
   const test = broken.length > 0 || powerLoss;
   const base = test ? join(here, 'broken-berth') : resolve(here, '../../cmd/berth/main');
   const extra = [...(broken.length > 0 ? [`--broken=${broken.join(',')}`] : []), ...(powerLoss ? ['--power-loss-model'] : [])];
-  if (existsSync(`${base}.js`)) return { cmd: process.execPath, args: [`${base}.js`, ...extra] };
-  return { cmd: process.execPath, args: ['--import', 'tsx', `${base}.ts`, ...extra] };
+  if (existsSync(`${base}.js`)) return { cmd: process.execPath, args: [...NODE_FLAGS, `${base}.js`, ...extra] };
+  return { cmd: process.execPath, args: [...NODE_FLAGS, '--import', 'tsx', `${base}.ts`, ...extra] };
 }
 
 export class Cluster implements LinkRules {

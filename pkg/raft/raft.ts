@@ -70,8 +70,15 @@ export class Raft {
     this.trk.progress = r.progress;
     this.isLearner = r.progress.get(this.id)?.isLearner ?? false;
     if (hardState.term !== 0 || hardState.vote !== NONE || hardState.commit !== 0) this.#loadState(hardState);
+    // The persisted commit index may trail what was applied: a Ready that only moves the commit index
+    // is not written (pkg/server/raft-node.ts), so the commit index reaches storage with the next
+    // entries or vote. Applied entries were committed, and they are in the durable log (they are
+    // applied only after being persisted), so the commit index starts at least there.
     if (cfg.applied > this.log.committed) {
-      throw new Error(`raft: applied ${cfg.applied} is beyond committed ${this.log.committed}`);
+      if (cfg.applied > this.log.lastIndex()) {
+        throw new Error(`raft: applied ${cfg.applied} is beyond the last log index ${this.log.lastIndex()}`);
+      }
+      this.log.committed = cfg.applied;
     }
     this.becomeFollower(this.term, NONE);
   }
@@ -81,10 +88,11 @@ export class Raft {
   }
 
   #loadState(hs: HardState): void {
-    if (hs.commit < this.log.committed || hs.commit > this.log.lastIndex()) {
-      throw new Error(`raft: persisted commit ${hs.commit} out of range [${this.log.committed}, ${this.log.lastIndex()}]`);
+    if (hs.commit > this.log.lastIndex()) {
+      throw new Error(`raft: persisted commit ${hs.commit} is beyond the last log index ${this.log.lastIndex()}`);
     }
-    this.log.committed = hs.commit;
+    // Below the log's first index (the snapshot) it trails, like above: the snapshot index is committed.
+    this.log.committed = Math.max(hs.commit, this.log.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }

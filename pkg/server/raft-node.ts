@@ -6,7 +6,7 @@
  *   → install a received snapshot (state machine first, then the log)
  *   → persist entries + hard state in ONE synced WAL batch (group commit: whatever queued meanwhile);
  *     meanwhile the state machine prefetches what the committed entries will read. A Ready that only
- *     moves the commit index (raft's mustSync false) is written without fsync and not waited for
+ *     moves the commit index (raft's mustSync false) writes nothing: see the comment in #work
  *   → send Ready.messagesAfterPersist (votes and append responses only after fsync)
  *   → apply committed entries (effects + applied index in one engine batch; consecutive KV writes share one)
  *   → hand read states to the ReadIndex batcher → advance.
@@ -209,18 +209,18 @@ export class RaftNode {
             : rd.entries.length > 0
               ? this.#o.stateMachine.prefetch?.(rd.entries)
               : undefined;
-        let saved: Promise<void> | undefined;
-        if (rd.entries.length > 0 || rd.hardState !== undefined || rd.snapshot !== undefined) {
-          saved = this.#o.wal.save({
+        // A Ready whose only durable change is the commit index (raft's mustSync false) writes nothing:
+        // the commit index is volatile in raft and reaches the WAL with the next entries or vote; a
+        // restart starts it at the durable applied index (pkg/raft/raft.ts). etcd writes it unsynced,
+        // a buffered file write for etcd but a RocksDB write through the thread pool for berth, on
+        // every member for every commit, queued in front of the apply batch that answers the client.
+        if (rd.mustSync) {
+          await this.#o.wal.save({
             entries: rd.entries,
             ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
             ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
-            sync: rd.mustSync && this.#o.unsyncedLog !== true,
+            sync: this.#o.unsyncedLog !== true,
           });
-          // Only the commit index moved (no fsync, like etcd): apply need not wait for that write; a
-          // crash may keep the apply batch and lose it, which is fine (the commit index is recomputed).
-          if (rd.mustSync || rd.messagesAfterPersist.length > 0) await saved;
-          else saved.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
         }
         if (rd.messagesAfterPersist.length > 0) this.#o.transport.send(rd.messagesAfterPersist);
         if (rd.committedEntries.length > 0) {
@@ -229,7 +229,6 @@ export class RaftNode {
           const last = rd.committedEntries[rd.committedEntries.length - 1] as Entry;
           this.#o.onApplied?.(last.index);
         }
-        await saved;
         for (const rs of rd.readStates) this.#o.onReadState?.(rs);
         this.#rn.advance();
       }

@@ -45,10 +45,12 @@ test('leader SIGKILL under write load loses no acknowledged write; a minority re
     const enough = new Promise<void>((r) => (reached = r));
     let warmedUp: () => void = () => {};
     const before = new Promise<void>((r) => (warmedUp = r));
+    // The load is bounded even if the cluster never gets going (or dies under the test).
+    const deadline = Date.now() + 90_000;
     const writer = async (w: number): Promise<void> => {
       // Round-robin over all endpoints, like a client configured with every member.
       let target = w;
-      while (!stop) {
+      while (!stop && Date.now() < deadline) {
         const key = `w${w}/${seq++}`;
         const c = clients[target % clients.length] as KvClient;
         try {
@@ -58,12 +60,16 @@ test('leader SIGKILL under write load loses no acknowledged write; a minority re
           if (killedAt > 0 && firstAckAfterKill === 0) firstAckAfterKill = Date.now();
           if (killedAt > 0 && acked.size >= 600) reached();
         } catch {
-          target++; // unknown outcome; move to the next endpoint
+          target++; // unknown outcome; move to the next endpoint, after a short back-off
+          await new Promise((r) => setTimeout(r, 10));
         }
       }
+      warmedUp(); // the deadline passed: let the assertions below report it
+      reached();
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
     await before;
+    assert.ok(acked.size >= 300, `the cluster acknowledged only ${acked.size} writes before the deadline`);
     await leader.kill('SIGKILL');
     killedAt = Date.now();
     const bound = setTimeout(() => reached(), 30_000);

@@ -121,3 +121,41 @@ describe('RawNode paging', () => {
     assert.ok(Math.max(...sizes) <= 3, `pages of ${sizes}`);
   });
 });
+
+describe('restart with a persisted commit index that trails the applied index', () => {
+  // pkg/server/raft-node.ts does not write a Ready whose only change is the commit index, so the WAL's
+  // commit may be behind what the state machine applied (and behind the log's snapshot).
+  const restarted = (hs: { term: number; vote: bigint; commit: number }, applied: number, last: number, snapshotIndex = 0): RawNode => {
+    const storage = new MemoryStorage({ voters: [1n, 2n, 3n] });
+    if (snapshotIndex > 0) {
+      storage.applySnapshot({
+        metadata: { index: snapshotIndex, term: 1, confState: { voters: [1n, 2n, 3n], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } },
+        data: new Uint8Array(0),
+      });
+    }
+    const ents: Entry[] = [];
+    for (let i = snapshotIndex + 1; i <= last; i++) ents.push(ent(i, 1, `e${i}`));
+    storage.append(ents);
+    storage.setHardState(hs);
+    return new RawNode({ id: 2n, storage, electionTick: 10, heartbeatTick: 1, rand: seededRand(2), applied });
+  };
+
+  it('starts the commit index at the applied index, and applies from there on', () => {
+    const rn = restarted({ term: 1, vote: 0n, commit: 3 }, 5, 8);
+    assert.equal(rn.status().commit, 5);
+    assert.equal(rn.status().applied, 5);
+    assert.equal(rn.hasReady(), false, 'entries 4..5 are not handed out to be applied again');
+    rn.step(newMessage({ type: 'heartbeat', from: 1n, to: 2n, term: 1, commit: 7 }));
+    assert.deepEqual(rn.ready().committedEntries.map((e) => e.index), [6, 7]);
+  });
+
+  it('a persisted commit below the snapshot index starts at the snapshot index', () => {
+    const rn = restarted({ term: 1, vote: 0n, commit: 2 }, 4, 6, 4);
+    assert.equal(rn.status().commit, 4);
+  });
+
+  it('refuses an applied index beyond the log, and a persisted commit beyond the log', () => {
+    assert.throws(() => restarted({ term: 1, vote: 0n, commit: 3 }, 9, 8), /applied 9 is beyond the last log index 8/);
+    assert.throws(() => restarted({ term: 1, vote: 0n, commit: 9 }, 3, 8), /persisted commit 9 is beyond the last log index 8/);
+  });
+});

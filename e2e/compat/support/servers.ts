@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { https1, type TlsClientOptions } from './https.js';
+import { NODE_FLAGS } from '../../../cmd/berth/node-flags.js';
 
 export type Flavor = 'berth' | 'etcd';
 
@@ -47,9 +48,9 @@ export async function freePort(): Promise<number> {
 function berthCommand(): { cmd: string; args: string[] } {
   const here = dirname(fileURLToPath(import.meta.url));
   const js = resolve(here, '../../../cmd/berth/main.js');
-  if (existsSync(js)) return { cmd: process.execPath, args: [js] };
+  if (existsSync(js)) return { cmd: process.execPath, args: [...NODE_FLAGS, js] };
   const ts = resolve(here, '../../../cmd/berth/main.ts');
-  return { cmd: process.execPath, args: ['--import', 'tsx', ts] };
+  return { cmd: process.execPath, args: [...NODE_FLAGS, '--import', 'tsx', ts] };
 }
 
 export interface StartOptions {

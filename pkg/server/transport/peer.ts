@@ -239,6 +239,9 @@ export class Peer {
       'grpc.max_reconnect_backoff_ms': this.#ctx.limits.backoffMaxMs,
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
+      // Our own reconnection re-sends nothing: raft recovers lost messages. grpc-js's retry layer
+      // would only copy every message of the long-lived Send stream into its replay buffer.
+      'grpc.enable_retries': 0,
     };
   }
 
