@@ -41,8 +41,6 @@ export interface WatchHubOptions {
   readonly fragmentLimitBytes: number;
   /** Per-stream budget of responses not yet taken by the transport. Default 4 MiB. */
   readonly maxPendingBytesPerStream?: number;
-  /** Per-stream bound on the number of those responses (see outbox.ts for why). Default 4096. */
-  readonly maxPendingResponsesPerStream?: number;
   /** Events per catch-up read (whole revisions, so a read may exceed it by one revision). Default 256. */
   readonly catchUpMaxEvents?: number;
   /** Catch-up output is cut into responses of about this size, at revision boundaries. Default 1 MiB. */
@@ -110,10 +108,7 @@ export class WatchHub {
 
   /** A new client stream writing to `sink`. */
   openStream(sink: ResponseSink): WatchStream {
-    const s = new WatchStream(this.#host, sink, {
-      maxPendingBytes: this.#o.maxPendingBytesPerStream ?? 4 * 1024 * 1024,
-      maxPendingResponses: this.#o.maxPendingResponsesPerStream ?? 4096,
-    });
+    const s = new WatchStream(this.#host, sink, { maxPendingBytes: this.#o.maxPendingBytesPerStream ?? 4 * 1024 * 1024 });
     if (this.#stopped) s.close();
     else this.#streams.add(s);
     return s;

@@ -45,11 +45,10 @@ export class WatchStream implements WatcherOwner {
   #closed = false;
   #roomWaiters: (() => void)[] = [];
 
-  constructor(host: StreamHost, sink: ResponseSink, opts: { readonly maxPendingBytes: number; readonly maxPendingResponses?: number }) {
+  constructor(host: StreamHost, sink: ResponseSink, opts: { readonly maxPendingBytes: number }) {
     this.#host = host;
     this.#outbox = new Outbox(sink, {
       maxPendingBytes: opts.maxPendingBytes,
-      ...(opts.maxPendingResponses === undefined ? {} : { maxPendingResponses: opts.maxPendingResponses }),
       onRoom: () => {
         for (const fn of this.#roomWaiters.splice(0)) fn();
         host.kick();
@@ -63,10 +62,6 @@ export class WatchStream implements WatcherOwner {
 
   get pendingBytes(): number {
     return this.#outbox.pendingBytes;
-  }
-
-  get pendingResponses(): number {
-    return this.#outbox.pendingResponses;
   }
 
   /**
