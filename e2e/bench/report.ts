@@ -61,7 +61,7 @@ export function renderMarkdown(res: Results): string {
     '',
     '## 1 member: etcd benchmark tool',
     '',
-    'Watch row: "req/s" is watch events delivered per second over all watchers, latency is put → event at each watcher (the tool\'s `watch-latency`). Lease row: keep-alive round trips.',
+    'Watch rows (the tool\'s `watch-latency`, every watcher on one key): "req/s" is watch events delivered per second over all watchers, latency is put response → event at each watcher. The latency row offers a load both servers sustain; the fan-out row offers more than either delivers, so its req/s is the fan-out throughput and its latencies are time spent queued. Lease row: keep-alive round trips.',
     '',
     ...rateTable(by('kv')),
     '',

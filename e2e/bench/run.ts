@@ -88,7 +88,19 @@ class Table {
 async function start(flavor: Flavor, o: { dataDir?: string; readyTimeoutMs?: number } = {}): Promise<{ server: ServerProcess; pid: number | undefined }> {
   const clientPort = await freePort();
   const peerPort = await freePort();
-  const server = await startServer(flavor, { clientPort, peerPort, extraArgs: SERVER_FLAGS, ...o });
+  const started = await startServer(flavor, { clientPort, peerPort, extraArgs: SERVER_FLAGS, ...o });
+  // A server that dies mid-run otherwise shows up only as the tool's timeouts: say so, with its last words.
+  let stopping = false;
+  void started.exited.then(() => {
+    if (!stopping) log(`${flavor} (pid ${String(started.pid)}) exited during the run; its last output:\n${started.output().slice(-4000)}`);
+  });
+  const server: ServerProcess = {
+    ...started,
+    stop: () => {
+      stopping = true;
+      return started.stop();
+    },
+  };
   return { server, pid: pidListeningOn(clientPort) };
 }
 

@@ -55,8 +55,11 @@ export class Outbox {
     if (this.#closed) return;
     failpoint('watch-before-send');
     for (const b of responses) {
-      this.#pending += b.length;
-      this.#sink.write(b, () => this.#taken(b.length));
+      const n = b.length;
+      this.#pending += n;
+      // The callback keeps the length, not the buffer: grpc-js queues a framed copy, so a queued
+      // response need not also hold our encoding.
+      this.#sink.write(b, () => this.#taken(n));
     }
   }
 
