@@ -57,6 +57,7 @@ export function sizes(mode: Mode): Sizes {
 }
 
 const c1 = ['--clients', '1', '--conns', '1'];
+const c1000 = ['--clients', '1000', '--conns', '100'];
 
 /**
  * The two watch rows run the tool's `watch-latency` (every watcher on one key; latency is put response →
@@ -69,23 +70,18 @@ const c1 = ['--clients', '1', '--conns', '1'];
 const WATCH_LATENCY_RATE = 10;
 const WATCH_FANOUT_RATE = 100;
 
-function watchRow(
-  s: Sizes,
-  o: { id: string; rate: number; puts: number; label: (watchers: string, eventsPerSec: string) => string; timeoutMs: number },
-): ToolScenario {
+function watchRow(s: Sizes, o: { id: string; title: string; rate: number; puts: number; timeoutMs: number }): ToolScenario {
   const n = (x: number): string => String(x);
-  const watchers = `${n(s.watchStreams)} streams x ${n(s.watchersPerStream)} watchers`;
   const offered = (o.rate * s.watchStreams * s.watchersPerStream).toLocaleString('en-US');
   return {
     id: o.id,
-    label: o.label(watchers, offered),
+    label: `${o.title}, ${n(s.watchStreams)} streams x ${n(s.watchersPerStream)} watchers, prev_kv, ${n(o.rate)} puts/s (${offered} events/s offered)`,
     args: ['--clients', n(s.watchStreams), '--conns', n(s.watchStreams), 'watch-latency', '--put-total', n(o.puts), '--put-rate', n(o.rate), '--streams', n(s.watchStreams), '--watchers-per-stream', n(s.watchersPerStream), '--prevkv'],
     timeoutMs: o.timeoutMs,
     section: 'Watch events summary:',
     needs: 'watch',
   };
 }
-const c1000 = ['--clients', '1000', '--conns', '100'];
 
 /** The 1-member tool scenarios, in run order. The range scenarios read the key `foo`, put beforehand. */
 export function singleMemberScenarios(s: Sizes): ToolScenario[] {
@@ -99,20 +95,8 @@ export function singleMemberScenarios(s: Sizes): ToolScenario[] {
     { id: 'range-l-1000', label: 'range 1 key, linearizable, 1000 clients / 100 conns', args: [...c1000, 'range', 'foo', '--consistency', 'l', '--total', n(s.range1000)], timeoutMs: t },
     { id: 'range-s-1000', label: 'range 1 key, serializable, 1000 clients / 100 conns', args: [...c1000, 'range', 'foo', '--consistency', 's', '--total', n(s.range1000)], timeoutMs: t },
     { id: 'txn-put', label: 'txn-put (1 put per txn), 100 clients / 10 conns', args: ['--clients', '100', '--conns', '10', 'txn-put', '--total', n(s.txnPut), '--key-size', '8', '--val-size', '256', '--key-space-size', '100000'], timeoutMs: t },
-    watchRow(s, {
-      id: 'watch-latency',
-      rate: WATCH_LATENCY_RATE,
-      puts: s.watchLatencyPuts,
-      label: (w, ev) => `watch event latency, ${w}, prev_kv, ${String(WATCH_LATENCY_RATE)} puts/s (${ev} events/s offered)`,
-      timeoutMs: t,
-    }),
-    watchRow(s, {
-      id: 'watch-fanout',
-      rate: WATCH_FANOUT_RATE,
-      puts: s.watchPuts,
-      label: (w, ev) => `watch fan-out throughput, ${w}, prev_kv, ${String(WATCH_FANOUT_RATE)} puts/s (${ev} events/s offered)`,
-      timeoutMs: t,
-    }),
+    watchRow(s, { id: 'watch-latency', title: 'watch event latency', rate: WATCH_LATENCY_RATE, puts: s.watchLatencyPuts, timeoutMs: t }),
+    watchRow(s, { id: 'watch-fanout', title: 'watch fan-out throughput', rate: WATCH_FANOUT_RATE, puts: s.watchPuts, timeoutMs: t }),
     { id: 'lease-keepalive', label: 'lease keep-alive, 1 client', args: [...c1, 'lease-keepalive', '--total', n(s.leaseKeepalives)], timeoutMs: t, needs: 'lease' },
   ];
 }

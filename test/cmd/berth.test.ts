@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../cmd/berth/cli.js';
 import { FLAGS } from '../../pkg/config/index.js';
-import { repoRoot } from './repo-root.js';
+import { repoRoot } from '../support/repo-root.js';
 
 const ROOT = repoRoot();
 

@@ -1,18 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../support/repo-root.js';
 import { BERTH_VERSION, FLAGS, LEGACY_FLAGS, helpText } from '../../pkg/config/index.js';
 
 test('BERTH_VERSION equals package.json version', () => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('/dist')) {
-    const up = dirname(dir);
-    assert.notEqual(up, dir, 'package.json not found');
-    dir = up;
-  }
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { version: string };
   assert.equal(BERTH_VERSION, pkg.version);
 });
 
@@ -24,13 +18,7 @@ test('help text has one line per flag, default quoted', () => {
 });
 
 test('docs/configuration.md lists every flag and every legacy flag', () => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'docs', 'configuration.md'))) {
-    const up = dirname(dir);
-    assert.notEqual(up, dir, 'docs/configuration.md not found');
-    dir = up;
-  }
-  const doc = readFileSync(join(dir, 'docs', 'configuration.md'), 'utf8');
+  const doc = readFileSync(join(repoRoot(), 'docs', 'configuration.md'), 'utf8');
   for (const f of FLAGS) assert.ok(doc.includes(`| \`--${f.name}\` |`), f.name);
   for (const l of LEGACY_FLAGS.slice(0, 3)) assert.ok(doc.includes(`--${l.name}`), l.name);
 });

@@ -4,19 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ESLint } from 'eslint';
-import { fileURLToPath } from 'node:url';
-import { dirname, join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'eslint.config.js'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('eslint.config.js not found above the test file');
-    dir = up;
-  }
-  return dir;
-}
+import { join, resolve } from 'node:path';
+import { repoRoot } from '../support/repo-root.js';
 
 const root = repoRoot();
 const fixtures = join(root, 'test/fixtures/lint');

@@ -34,7 +34,6 @@ function figure8(knobs: { unsafeCommitOldTermByCounting?: boolean }): Cluster {
   return c;
 }
 
-
 /** Node 1, the only voter of `storage`'s configuration, campaigns and persists until it leads. */
 function electedAlone(storage: MemoryStorage): RawNode {
   const rn = new RawNode({ id: 1n, storage, electionTick: 10, heartbeatTick: 1, rand: seededRand(1) });
