@@ -10,10 +10,10 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { freePort, startCluster, startServer, type Flavor, type ServerProcess } from '../compat/support/servers.js';
 import { kvClient } from '../../test/support/kv-client.js';
+import { repoRoot as findRepoRoot } from '../../test/support/repo-root.js';
 import { runKube } from './kube.js';
 import { describeMachine } from './machine.js';
 import { memoryOf, pidListeningOn, settledMemoryOf } from './proc.js';
@@ -32,8 +32,7 @@ function toolName(): string {
   }
   return `etcd's \`benchmark\` tool (go.etcd.io/etcd/v3/tools/benchmark ${version}, built by e2e/bench/build-tool.sh)`;
 }
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '../../..');
+const repoRoot = findRepoRoot();
 
 interface Args {
   readonly mode: Mode;

@@ -4,8 +4,8 @@
  * is killed or fails yields an error string instead of numbers.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from '../../test/support/repo-root.js';
 
 export interface ToolSummary {
   readonly requestsPerSec: number;
@@ -19,9 +19,7 @@ export type ToolResult = { readonly ok: true; readonly summary: ToolSummary; rea
 
 /** Builds (or finds in the cache) the benchmark binary; throws with the build's output if it fails. */
 export function benchmarkBinary(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  // dist/e2e/bench → e2e/bench in the source tree
-  const script = resolve(here, '../../../e2e/bench/build-tool.sh');
+  const script = join(repoRoot(), 'e2e/bench/build-tool.sh');
   const r = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60_000 });
   const bin = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || bin === '') throw new Error(`build-tool.sh failed (status ${String(r.status)}): ${r.stdout}`);
@@ -71,7 +69,9 @@ export async function runTool(bin: string, endpoints: readonly string[], args: r
     timedOut = true;
     child.kill('SIGKILL');
   }, o.timeoutMs);
-  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  // 'close', not 'exit': 'exit' can come before the last stdout chunk is read (watch-latency's
+  // second summary was lost that way once in CI)
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
   clearTimeout(timer);
   const wallSec = (Date.now() - started) / 1000;
   if (timedOut) return { ok: false, error: `timed out after ${String(o.timeoutMs / 1000)} s`, wallSec };

@@ -28,7 +28,7 @@ test('npm run bench -- --smoke measures every scenario on etcd and berth', { tim
     child.stdout.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
     const bound = setTimeout(() => child.kill('SIGKILL'), 18 * 60_000); // includes building the Go tool once
-    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     clearTimeout(bound);
     assert.equal(code, 0, log.slice(-4000));
 

@@ -363,7 +363,7 @@ describe('watch (real member)', () => {
     const code = await new Promise<number | null>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`etcdctl did not exit; stderr so far: ${JSON.stringify(err)}`)), 15000);
       child.on('error', reject);
-      child.on('exit', (c) => {
+      child.on('close', (c) => {
         clearTimeout(timer);
         resolve(c);
       });

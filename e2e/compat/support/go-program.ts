@@ -7,17 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'e2e/compat/go/go.mod'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('e2e/compat/go/go.mod not found above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
+import { repoRoot } from '../../../test/support/repo-root.js';
 
 /** The first build downloads the client module from the Go proxy. */
 export const BUILD_TIMEOUT_MS = 10 * 60_000;

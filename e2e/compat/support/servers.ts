@@ -1,7 +1,7 @@
 /**
  * Starts real server processes for compatibility tests: berth (the built CLI) and etcd (Debian
  * `etcd-server`), with the same etcd flags, on loopback ports, each in its own temp data dir.
- * Readiness is awaited by polling /health (bounded); stop() sends SIGTERM and waits for exit.
+ * Readiness is awaited by polling /health (bounded); stop() sends SIGTERM and waits for exit (the 'close' event: all output read).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -114,7 +114,7 @@ export async function startServer(flavor: Flavor, o: StartOptions): Promise<Serv
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
   let exited = false;
   let exitCode: number | null = null;
-  const exit = once(child, 'exit').then(([code]) => {
+  const exit = once(child, 'close').then(([code]) => {
     exited = true;
     exitCode = code as number | null;
   });

@@ -23,7 +23,7 @@ test('after stop() nothing keeps the process alive: streams, uploads and retry t
       child.kill('SIGKILL');
       resolve('timeout');
     }, 20_000); // below every retry timer the fixture leaves pending (≥ 30 s)
-    child.on('exit', (c, sig) => {
+    child.on('close', (c, sig) => {
       clearTimeout(timer);
       resolve(c ?? String(sig));
     });
