@@ -34,6 +34,10 @@ export function parseSummary(out: string, section?: string): ToolSummary | undef
     if (at < 0) return undefined;
     text = out.slice(at);
   }
+  // one summary: up to the next one (watch-latency's put summary is followed by the watch summary)
+  const first = text.indexOf('\nSummary:');
+  const next = first < 0 ? -1 : text.indexOf('\nSummary:', first + 1);
+  if (next > 0) text = text.slice(0, next);
   const num = (re: RegExp): number | undefined => {
     const m = re.exec(text);
     return m?.[1] === undefined ? undefined : Number(m[1]);
@@ -42,10 +46,21 @@ export function parseSummary(out: string, section?: string): ToolSummary | undef
   const f = '([\\d.]+(?:e[-+]?\\d+)?)';
   const rps = num(new RegExp(`Requests/sec:\\s+${f}`));
   const total = num(new RegExp(`Total:\\s+${f} secs`));
-  const p50 = num(new RegExp(`\\n\\s*50% in ${f} secs`));
-  // the tool prints a percentile only when the run has enough samples for it: NaN then
-  const p99 = num(new RegExp(`\\n\\s*99% in ${f} secs`)) ?? NaN;
   const avg = num(new RegExp(`Average:\\s+${f} secs`));
+  const fastest = num(new RegExp(`Fastest:\\s+${f} secs`));
+  const slowest = num(new RegExp(`Slowest:\\s+${f} secs`));
+  // The tool leaves out every percentile whose value is 0: one that is exactly 0 (watch-latency counts an
+  // event that arrived before its put's response as 0) and one the run had too few samples for. A
+  // missing line below a printed one, or with every sample 0, is a real 0; otherwise it is unknown.
+  const printed = [...text.matchAll(new RegExp(`\\n\\s*([\\d.]+)% in ${f} secs`, 'g'))].map((m) => Number(m[1]));
+  const pct = (p: number): number | undefined => {
+    const v = num(new RegExp(`\\n\\s*${String(p).replace('.', '\\.')}% in ${f} secs`));
+    if (v !== undefined) return v;
+    const zero = fastest === 0 && (slowest === 0 || printed.some((q) => q > p));
+    return zero ? 0 : undefined;
+  };
+  const p50 = pct(50);
+  const p99 = pct(99) ?? NaN;
   if (rps === undefined || total === undefined || p50 === undefined || avg === undefined) return undefined;
   return { requestsPerSec: rps, totalSec: total, p50Ms: p50 * 1000, p99Ms: p99 * 1000, avgMs: avg * 1000 };
 }
@@ -78,7 +93,8 @@ export async function runTool(bin: string, endpoints: readonly string[], args: r
   const summary = parseSummary(out, o.section);
   if (code !== 0 || summary === undefined) {
     const why = (errTail.split(/\r|\n/).filter((l) => l.trim() !== '' && !l.includes('p/s') && !l.includes(' INFO: ')).pop() ?? '').slice(0, 200);
-    return { ok: false, error: `exit ${String(code)}${summary === undefined ? ', no summary' : ''}: ${why}`, wallSec };
+    const seen = summary === undefined ? `, no summary${o.section === undefined ? '' : ` after "${o.section}"`} in: ${JSON.stringify(out.slice(-600))}` : '';
+    return { ok: false, error: `exit ${String(code)}: ${why}${seen}`, wallSec };
   }
   return { ok: true, summary, wallSec };
 }
