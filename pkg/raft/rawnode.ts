@@ -114,6 +114,11 @@ export class RawNode {
     return getStatus(this.#r);
   }
 
+  /** The commit index this node knows (cheap; status() copies the whole progress map on a leader). */
+  commitIndex(): number {
+    return this.#r.log.committed;
+  }
+
   #soft(): SoftState {
     return { lead: this.#r.lead, role: this.#r.role };
   }

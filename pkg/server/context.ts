@@ -36,6 +36,11 @@ export interface MemberContext {
   propose<T>(request: CommandRequest, header?: RequestHeader): Promise<Outcome<T>>;
   /** Resolves once local state reflects every write acknowledged before the call (ReadIndex). */
   linearizableRead(): Promise<Outcome<void>>;
+  /**
+   * Resolves once this member has applied every entry it knows to be committed (etcd's
+   * waitAppliedIndex): local, no quorum round. Enough where leadership is checked otherwise.
+   */
+  appliedCommitted(): Promise<Outcome<void>>;
   /** Raft's view: role, term, leader, commit/applied, progress (leader only). */
   raftStatus(): Status;
   /** The index the state machine has applied. */

@@ -106,6 +106,10 @@ export class RaftNode {
     return this.#rn.status();
   }
 
+  commitIndex(): number {
+    return this.#rn.commitIndex();
+  }
+
   step(m: Message): StepResult {
     const r = this.#rn.step(m);
     this.#kick();

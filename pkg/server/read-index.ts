@@ -79,6 +79,21 @@ export class ReadIndexBatcher {
     });
   }
 
+  /**
+   * Resolves once the state machine has applied `index` (etcd's waitAppliedIndex when given the
+   * commit index): no quorum round, so it proves nothing about leadership. Never rejects.
+   */
+  waitApplied(index: number): Promise<Outcome<void>> {
+    if (this.#deps.appliedIndex() >= index) return Promise.resolve({ ok: true, value: undefined });
+    return new Promise((resolve) => {
+      const w: Waiter = { resolve, deadline: Date.now() + this.#deps.timeoutMs, done: false };
+      const at = this.#ready.findIndex((r) => r.index >= index);
+      if (at >= 0 && (this.#ready[at] as { index: number }).index === index) (this.#ready[at] as { waiters: Waiter[] }).waiters.push(w);
+      else this.#ready.splice(at < 0 ? this.#ready.length : at, 0, { index, waiters: [w] });
+      this.#arm();
+    });
+  }
+
   /** Feed every ReadState of a Ready. */
   onReadState(ctx: Uint8Array, index: number): void {
     if (ctx.byteLength !== 16) return;

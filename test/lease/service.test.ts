@@ -18,7 +18,7 @@ async function setup(leader: bigint): Promise<{ lessor: Lessor; svc: Record<stri
   const deps: LeaseDeps = {
     lessor,
     proposer: { propose: () => Promise.resolve({ ok: false, error: { kind: 'internal' } }) },
-    linearizableRead: () => Promise.resolve({ ok: true, value: undefined }),
+    appliedCommitted: () => Promise.resolve({ ok: true, value: undefined }),
     header: (revision) => ({ clusterId: 1n, memberId: 2n, revision, raftTerm: 3n }),
     currentRevision: () => 7n,
     nextId: () => 1n,

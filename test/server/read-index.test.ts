@@ -65,4 +65,34 @@ describe('ReadIndexBatcher', () => {
     assert.deepEqual(await p, { ok: true, value: undefined });
     fresh.b.failAll('stopped');
   });
+  it('waitApplied: at once when applied, else in index order as applies arrive, with no raft request', async () => {
+    const applied = { v: 5 };
+    const { b, sent } = batcher(3, applied);
+    assert.deepEqual(await b.waitApplied(5), { ok: true, value: undefined });
+    const order: number[] = [];
+    const ps = [9, 7, 9, 12].map((i) => b.waitApplied(i).then((o) => (order.push(i), o)));
+    await tick();
+    assert.equal(sent.length, 0, 'no ReadIndex round');
+    applied.v = 8;
+    b.onApplied(8);
+    await tick();
+    assert.deepEqual(order, [7]);
+    applied.v = 11;
+    b.onApplied(11);
+    await tick();
+    assert.deepEqual(order, [7, 9, 9]);
+    b.failAll('stopped');
+    const all = await Promise.all(ps);
+    assert.deepEqual(order, [7, 9, 9, 12]);
+    assert.equal(all[3]?.ok, false, 'the index never applied fails at shutdown');
+  });
+
+  it('waitApplied times out at its deadline', async () => {
+    const b = new ReadIndexBatcher({ request: () => true, appliedIndex: () => 1, timeoutMs: 30, retryMs: 30 });
+    const alive = setTimeout(() => {}, 10_000); // the batcher's timer is unref'd
+    const o = await b.waitApplied(2);
+    clearTimeout(alive);
+    assert.equal(o.ok, false);
+    assert.equal(!o.ok && o.error.kind, 'timeout');
+  });
 });

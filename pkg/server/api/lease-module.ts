@@ -128,7 +128,7 @@ export const leaseModule: ServiceModule = {
       leaseService({
         lessor,
         proposer: { propose: (r, h) => ctx.propose(r, h) },
-        linearizableRead: () => ctx.linearizableRead(),
+        appliedCommitted: () => ctx.appliedCommitted(),
         header: (rev) => ctx.header(rev),
         currentRevision: () => ctx.mvcc.currentRevision,
         nextId: () => ctx.ids.next(),

@@ -26,8 +26,13 @@ import { clientAuthHeader } from '../auth/member-auth.js';
 export interface LeaseDeps {
   readonly lessor: Lessor;
   readonly proposer: { propose<T>(r: CommandRequest, header?: RequestHeader): Promise<Outcome<T>> };
-  /** Resolves once local state reflects every committed write (ReadIndex). */
-  readonly linearizableRead: () => Promise<Outcome<void>>;
+  /**
+   * Resolves once this member has applied every entry it knows committed (etcd 3.5+'s
+   * waitAppliedIndex before a renewal or time-to-live): no quorum round per keep-alive. Leadership is
+   * the lessor's business: it is promoted only after a ReadIndex round in the leader's term
+   * (lease-module.ts) and demoted when leadership is lost (check-quorum bounds a stale leader).
+   */
+  readonly appliedCommitted: () => Promise<Outcome<void>>;
   readonly header: HeaderFiller;
   readonly currentRevision: () => bigint;
   /** A fresh 64-bit ID (masked to a positive int64 here). */
@@ -68,12 +73,12 @@ function withDeadline<T>(p: Promise<Outcome<T>>, ms: number): Promise<Outcome<T>
 }
 
 export function leaseService(d: LeaseDeps): UntypedServiceImplementation {
-  /** Waits until this member's lessor is primary, then until it has applied every committed entry. */
+  /** Waits until this member's lessor is primary, then until it has applied every entry it knows committed. */
   const onPrimary = async (deadline: number): Promise<Outcome<void>> => {
     if (!(await d.lessor.whenPrimary(deadline - Date.now()))) {
       return fail(berthError(d.leader() === 0n ? 'noLeader' : 'timeout'));
     }
-    return withDeadline(d.linearizableRead(), deadline - Date.now());
+    return withDeadline(d.appliedCommitted(), deadline - Date.now());
   };
 
   /** A keep-alive: the granted TTL, or 0 when the lease does not exist (etcd answers, not fails). */

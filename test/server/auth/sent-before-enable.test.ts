@@ -38,7 +38,7 @@ function recordingLeaseService(): { revoke(id: bigint): Promise<Command> } {
         return Promise.resolve({ ok: true as const, value: { revision: 1n } as T });
       },
     },
-    linearizableRead: () => Promise.resolve({ ok: true, value: undefined }),
+    appliedCommitted: () => Promise.resolve({ ok: true, value: undefined }),
     header: (revision) => pb.ResponseHeader.fromPartial({ revision }),
     currentRevision: () => 1n,
     nextId: () => 1n,
