@@ -33,6 +33,7 @@ import { IdGenerator } from './ids.js';
 import { dispatchPlain, dispatchTls, type ProtocolHandlers } from './listen/protocol-mux.js';
 import { createTlsListener } from './listen/tls-listener.js';
 import { createInjectorWithHttp } from './listen/h2-http.js';
+import { serveDirectUnary } from './listen/direct-unary.js';
 import { peerCertificateCommonName, resolveTls, type TlsMaterial } from '../tls/index.js';
 import { Proposer } from './propose.js';
 import { RaftNode } from './raft-node.js';
@@ -372,6 +373,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       // Client calls run with their auth header in scope (auth/gate.ts); server-originated ones have none.
       propose: (request, hdr) => trackProposal(ctx, proposer.propose(request, hdr ?? currentAuthHeader())),
       linearizableRead: hooks.localReads === true ? () => Promise.resolve({ ok: true, value: undefined }) : () => reads.wait(),
+      appliedCommitted: () => reads.waitApplied(node.commitIndex()),
       raftStatus: () => node.status(),
       appliedIndex: () => applier.appliedIndex,
       leader: () => leader,
@@ -414,8 +416,9 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       });
 
     // gRPC and HTTP share each client listener.
+    const maxReceiveBytes = cfg.maxRequestBytes + 512 * 1024;
     const grpcServer = new grpc.Server({
-      'grpc.max_receive_message_length': cfg.maxRequestBytes + 512 * 1024,
+      'grpc.max_receive_message_length': maxReceiveBytes,
       'grpc.max_send_message_length': 2 ** 31 - 1,
       'grpc.http2.min_time_between_pings_ms': cfg.grpcKeepaliveMinTimeMs,
       'grpc.http2.max_pings_without_data': 0,
@@ -441,7 +444,10 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
     const httpRequests = httpHandler({ version: cfg.emulatedEtcdVersion, routes });
     const http: HttpServer = createHttpServer(httpRequests);
     // HTTP/2 requests that are not gRPC (curl over TLS negotiates h2) go to the same HTTP handler.
-    const { injector, routed } = createInjectorWithHttp(grpcServer, grpc.ServerCredentials.createInsecure(), httpRequests);
+    // The KV methods are answered on a direct HTTP/2 path (listen/direct-unary.ts), the rest by grpc-js.
+    const { injector, routed } = createInjectorWithHttp(grpcServer, grpc.ServerCredentials.createInsecure(), httpRequests, (stream, headers) =>
+      serveDirectUnary(grpcServer, stream, headers, { maxReceiveBytes }),
+    );
     if (!routed) log.warn({}, 'HTTP requests over HTTP/2 cannot be routed with this grpc-js version; they get 415');
     // Every accepted client socket, so none outlives the member (a health probe's keep-alive socket
     // kept a stopped process alive otherwise); destroyed after the gRPC/HTTP servers closed theirs.

@@ -12,6 +12,9 @@ import { wrapServices, type MethodHandler } from '../service-wrap.js';
 interface Recorded {
   readonly type: CallType;
   readonly handler: (...args: unknown[]) => void;
+  /** The method's (de)serializers as registered (byte counting included). */
+  readonly deserialize: (bytes: Buffer) => unknown;
+  readonly serialize: (value: unknown) => Buffer;
 }
 
 export type CallType = 'unary' | 'server_stream' | 'client_stream' | 'bidi_stream';
@@ -75,7 +78,7 @@ export function recordServices(server: Server): void {
         ? 'server_stream'
         : 'unary';
     const h = instrument(server, def.path, type, handler as (...args: unknown[]) => void);
-    table.set(def.path, { type, handler: h });
+    table.set(def.path, { type, handler: h, deserialize: def.requestDeserialize, serialize: def.responseSerialize });
     return h as MethodHandler;
   });
 }
@@ -117,6 +120,12 @@ export function callUnary(server: Server, path: string, request: unknown, metada
       cb(Object.assign(new Error(e instanceof Error ? e.message : String(e)), { code: status.INTERNAL, details: 'etcdserver: internal error', metadata: new Metadata() }));
     }
   });
+}
+
+/** The recorded unary method at `path` with its (de)serializers, for the direct HTTP/2 path (listen/direct-unary.ts). */
+export function recordedUnary(server: Server, path: string): Recorded | undefined {
+  const r = registries.get(server)?.get(path);
+  return r?.type === 'unary' ? r : undefined;
 }
 
 /** The recorded (instrumented) handler of a streaming method, for the gateway's stream routes. */

@@ -31,13 +31,15 @@ function http2ServersOf(server: grpc.Server): Map<unknown, unknown> | undefined 
 }
 
 /**
- * Creates a connection injector on `server` whose non-gRPC HTTP/2 requests go to `handler`.
- * Returns the injector and whether routing could be installed.
+ * Creates a connection injector on `server` whose non-gRPC HTTP/2 requests go to `handler`, and whose
+ * gRPC streams are first offered to `grpcStream` (true: taken, e.g. direct-unary.ts; false: grpc-js
+ * serves it). Returns the injector and whether routing could be installed.
  */
 export function createInjectorWithHttp(
   server: grpc.Server,
   credentials: grpc.ServerCredentials,
   handler: HttpHandler,
+  grpcStream?: (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean,
 ): { injector: ReturnType<grpc.Server['createConnectionInjector']>; routed: boolean } {
   const servers = http2ServersOf(server);
   const before = new Set(servers?.keys() ?? []);
@@ -57,6 +59,7 @@ export function createInjectorWithHttp(
         handler(req as unknown as IncomingMessage, res as unknown as ServerResponse);
         return true;
       }
+      if (grpcStream?.(stream, headers) === true) return true;
     }
     return emit(event, ...args);
   }) as typeof h2.emit;
