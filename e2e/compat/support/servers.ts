@@ -33,15 +33,29 @@ export interface ServerProcess {
   readonly pid: number | undefined;
 }
 
-/** A free loopback port (bound and released; the tiny race is acceptable on a test machine). */
+/** Ports freePort() gave out in this process. */
+const handedOut = new Set<number>();
+
+/**
+ * A free loopback port (bound and released; the tiny race with other processes is acceptable on a
+ * test machine). Never the same port twice in one process: the kernel can give a just-released port
+ * to the next bind(0), and two calls for one server's client and peer ports then collided (CI,
+ * EADDRINUSE at start-up).
+ */
 export async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const addr = srv.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const addr = srv.address();
+    const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+    await new Promise<void>((r) => srv.close(() => r()));
+    if (port !== 0 && !handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: no new port in 100 attempts');
 }
 
 /** The berth entry point and how to run it: compiled JS under dist/, or TypeScript through tsx. */

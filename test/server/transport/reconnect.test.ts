@@ -5,16 +5,11 @@ import { newMessage, type Message } from '../../../pkg/raft/index.js';
 import { RaftBatch, type HelloResponse, type SendResponse } from '../../../pkg/proto/gen/berthpb/transport.js';
 import { messageToPb } from '../../../pkg/server/transport/codec.js';
 import { PROTOCOL_VERSION, callHello, hex, openSendStream } from '../../../pkg/server/transport/wire.js';
-import { CLUSTER, bindServer, startNode, waitFor } from './harness.js';
+import { CLUSTER, startNode, waitFor } from './harness.js';
+import { freePort } from '../../../e2e/compat/support/servers.js';
 
 function hb(from: bigint, to: bigint, commit: number): Message {
   return newMessage({ type: 'heartbeat', from, to, term: 3, commit });
-}
-
-async function freePort(): Promise<number> {
-  const probe = await bindServer();
-  probe.server.forceShutdown();
-  return probe.port;
 }
 
 function commits(ms: readonly Message[]): number[] {
