@@ -86,10 +86,7 @@ export class ReadIndexBatcher {
   waitApplied(index: number): Promise<Outcome<void>> {
     if (this.#deps.appliedIndex() >= index) return Promise.resolve({ ok: true, value: undefined });
     return new Promise((resolve) => {
-      const w: Waiter = { resolve, deadline: Date.now() + this.#deps.timeoutMs, done: false };
-      const at = this.#ready.findIndex((r) => r.index >= index);
-      if (at >= 0 && (this.#ready[at] as { index: number }).index === index) (this.#ready[at] as { waiters: Waiter[] }).waiters.push(w);
-      else this.#ready.splice(at < 0 ? this.#ready.length : at, 0, { index, waiters: [w] });
+      this.#waitFor(index, [{ resolve, deadline: Date.now() + this.#deps.timeoutMs, done: false }]);
       this.#arm();
     });
   }
@@ -110,9 +107,14 @@ export class ReadIndexBatcher {
       return false;
     });
     if (answered.length === 0) return;
-    this.#ready.push({ index, waiters: answered });
-    this.#ready.sort((a, b) => a.index - b.index);
+    this.#waitFor(index, answered);
     this.onApplied(this.#deps.appliedIndex());
+  }
+
+  /** Queues `waiters` until `index` is applied; #ready stays in index order. */
+  #waitFor(index: number, waiters: Waiter[]): void {
+    const at = this.#ready.findIndex((r) => r.index >= index);
+    this.#ready.splice(at < 0 ? this.#ready.length : at, 0, { index, waiters });
   }
 
   /** Call after each apply step. */
