@@ -6,9 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, isIP, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import type { Server as TlsServer } from 'node:tls';
+import { connect as tlsConnect, type Server as TlsServer } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/index.js';
@@ -38,6 +38,7 @@ import { peerCertificateCommonName, resolveTls, type TlsMaterial } from '../tls/
 import { Proposer } from './propose.js';
 import { RaftNode } from './raft-node.js';
 import { PeerTransport, PEER_SERVER_OPTIONS } from './transport/index.js';
+import { STREAM_ALPN, dialPlain, hostOf, routePlainPeerConnection, routeTlsPeerConnection, type PeerPortHandlers } from './transport/stream.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { WaitRegistry, type Outcome } from './wait.js';
 import { httpHandler } from './http.js';
@@ -258,6 +259,8 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       logger: componentLogger(root, 'transport'),
       metrics: peerMetrics.transport(),
       credentials: (url) => peerCredentials(url, peerTls, tlsLog),
+      dialStream: (url) => dialPeerStream(url, peerTls, tlsLog),
+      acceptsStreams: true,
     });
 
     let fatal: (err: unknown) => void = () => {};
@@ -518,33 +521,46 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       log.info({ address: u.url }, 'serving client traffic');
     }
 
-    const peerListeners: TlsServer[] = [];
-    const peerInjector = cfg.listenPeerUrls.some((u) => u.secure) ? peerServer.createConnectionInjector(grpc.ServerCredentials.createInsecure()) : undefined;
+    // The peer port: gRPC (Hello, snapshots, membership, Send from older members) through the server's
+    // connection injector, and raft streams (transport/stream.ts) told apart by their first bytes
+    // (plain text) or ALPN (TLS).
+    const peerListeners: (NetServer | TlsServer)[] = [];
+    const peerSockets = new Set<Socket>();
+    const peerInjector = peerServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    const peerHandlers: PeerPortHandlers = {
+      h2: (conn) => peerInjector.injectConnection(conn),
+      stream: (conn, rest) => transport.serveStream(conn, rest),
+    };
     closers.push(async () => {
       for (const l of peerListeners) l.close();
-      peerInjector?.destroy();
+      for (const sock of peerSockets) sock.destroy();
+      peerInjector.destroy();
     });
+    const trackPeer = (socket: Socket): void => {
+      peerSockets.add(socket);
+      socket.once('close', () => peerSockets.delete(socket));
+    };
     for (const u of cfg.listenPeerUrls) {
       if (u.scheme !== 'http' && u.scheme !== 'https') throw new Error(`peer URL scheme ${u.scheme} is not supported yet: ${u.url}`);
-      if (u.secure && peerTls !== undefined && peerInjector !== undefined) {
-        const inj = peerInjector;
-        const srv = createTlsListener({
-          material: peerTls,
-          alpn: ['h2'],
-          logger: tlsLog,
-          side: 'peer',
-          checkClientSan: !cfg.peerSkipClientSanVerification,
-          onConnection: (socket) => inj.injectConnection(socket),
-        });
-        peerListeners.push(srv);
-        await listen(srv, u.port, bindHost(u.host));
-      } else {
-        await new Promise<void>((resolve, reject) =>
-          peerServer.bindAsync(`${u.host.includes(':') ? `[${u.host}]` : bindHost(u.host)}:${u.port}`, grpc.ServerCredentials.createInsecure(), (err) =>
-            err === null ? resolve() : reject(err),
-          ),
-        );
-      }
+      const srv: NetServer | TlsServer =
+        u.secure && peerTls !== undefined
+          ? createTlsListener({
+              material: peerTls,
+              alpn: ['h2', STREAM_ALPN],
+              logger: tlsLog,
+              side: 'peer',
+              checkClientSan: !cfg.peerSkipClientSanVerification,
+              onConnection: (socket) => {
+                trackPeer(socket);
+                routeTlsPeerConnection(socket, peerHandlers);
+              },
+            })
+          : createNetServer((socket) => {
+              trackPeer(socket);
+              routePlainPeerConnection(socket, peerHandlers);
+            });
+      peerListeners.push(srv);
+      await listen(srv, u.port, bindHost(u.host));
       log.info({ address: u.url }, 'serving peer traffic');
     }
     transport.start();
@@ -617,6 +633,33 @@ function peerCredentials(url: string, tls: TlsMaterial | undefined, log: Logger)
   tls.reloadIfChanged(log);
   const verify = tls.verifyRemote;
   return grpc.credentials.createFromSecureContext(tls.dialContext(), verify ? {} : { rejectUnauthorized: false, checkServerIdentity: () => undefined });
+}
+
+/**
+ * A connecting socket to a peer's raft stream: plain TCP for http://, TLS with the peer material and
+ * the raft-stream ALPN for https:// (verified like the gRPC dial: CA, and the URL's host unless the
+ * material is self-signed). Undefined (use gRPC) for https:// without peer TLS material.
+ */
+function dialPeerStream(url: string, tls: TlsMaterial | undefined, log: Logger): Socket | undefined {
+  if (!url.startsWith('https://')) return dialPlain(url);
+  if (tls === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  tls.reloadIfChanged(log);
+  const host = hostOf(u);
+  const verify = tls.verifyRemote;
+  return tlsConnect({
+    host,
+    port: Number(u.port === '' ? 443 : u.port),
+    ...(isIP(host) === 0 ? { servername: host } : {}),
+    secureContext: tls.dialContext(),
+    ALPNProtocols: [STREAM_ALPN],
+    ...(verify ? {} : { rejectUnauthorized: false, checkServerIdentity: () => undefined }),
+  });
 }
 
 /** Like etcd (Go resolves "localhost" to 127.0.0.1 first), bind IPv4 loopback for "localhost". */

@@ -4,6 +4,7 @@
  * a Ready.
  */
 import type { ChannelCredentials, Server } from '@grpc/grpc-js';
+import type { Socket } from 'node:net';
 import type { Message } from '../../raft/index.js';
 
 /** pino-compatible: `logger.warn({ fields }, 'stable message')`. */
@@ -110,6 +111,17 @@ export interface PeerTransportOptions {
    * connection attempt, so reloaded certificates apply to the next attempt); insecure by default.
    */
   readonly credentials?: ChannelCredentials | ((url: string) => ChannelCredentials);
+  /**
+   * How to reach a peer's raft stream (stream.ts) at a peer URL: a connecting net or TLS socket, or
+   * undefined to use the gRPC Send stream for that peer. Default: plain TCP for http:// URLs, gRPC
+   * for https:// (the composition root passes a TLS dialer).
+   */
+  readonly dialStream?: (url: string) => Socket | undefined;
+  /**
+   * The peer port routes raft streams to serveStream() (plain text: by the preface; TLS: by ALPN),
+   * so Hello tells senders to use them. Default false: senders use the gRPC Send stream.
+   */
+  readonly acceptsStreams?: boolean;
   /** Reported in Hello, e.g. "0.1.0". */
   readonly serverVersion?: string;
   readonly limits?: Partial<TransportLimits>;

@@ -9,13 +9,15 @@
  * more than maxQueuedMessages / maxQueuedBytes; every dropped message and every message handed over
  * while the peer is inactive or refused is followed by an unreachable report.
  */
-import { Client, type ChannelCredentials, type ClientUnaryCall, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
+import { Client, type ChannelCredentials, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import type { Socket } from 'node:net';
 import type { HelloResponse } from '../../proto/gen/berthpb/transport.js';
 import type { Message } from '../../raft/index.js';
 import { backoffDelay } from './backoff.js';
 import type { PeerActivity, TransportLimits, TransportLogger } from './options.js';
 import { peerTarget } from './peer-url.js';
 import { uploadSnapshot } from './snapshot-sender.js';
+import { openStreamConduit, type Conduit } from './stream.js';
 import { PROTOCOL_VERSION, callHello, hex, openSendStream, refusalOf, type Refusal } from './wire.js';
 import { failpoint } from '../../failpoint/index.js';
 
@@ -24,6 +26,11 @@ export interface PeerContext {
   readonly memberId: bigint;
   readonly serverVersion: string;
   readonly credentials: (url: string) => ChannelCredentials;
+  /**
+   * A connecting socket to the peer's raft stream (stream.ts) at `url`, or undefined to use the gRPC
+   * Send stream. Used only when the peer's Hello answer says its port takes raft streams.
+   */
+  readonly dialStream: (url: string) => Socket | undefined;
   readonly limits: TransportLimits;
   readonly random: () => number;
   readonly logger: TransportLogger;
@@ -53,6 +60,8 @@ export interface PeerStatus {
   readonly queuedMessages: number;
   readonly queuedBytes: number;
   readonly snapshotInFlight: boolean;
+  /** While active: a raft stream (stream.ts) or the gRPC Send stream. */
+  readonly stream?: 'stream' | 'grpc';
 }
 
 const REFUSAL_LOG: Readonly<Record<Refusal, string>> = {
@@ -77,7 +86,9 @@ export class Peer {
   #attempt = 0;
   #client: Client | undefined;
   #hello: ClientUnaryCall | undefined;
-  #call: ClientWritableStream<Uint8Array> | undefined;
+  #conduit: Conduit | undefined;
+  /** Which kind of stream the current/last one was (for peerStatus and the log). */
+  #kind: 'stream' | 'grpc' | undefined;
   #writable = false;
   #timer: NodeJS.Timeout | undefined;
   #refusalLogged: string | undefined;
@@ -102,6 +113,7 @@ export class Peer {
       queuedMessages: this.#queuedMessages,
       queuedBytes: this.#queuedBytes,
       snapshotInFlight: this.#snapshot !== undefined,
+      ...(this.#state === 'active' && this.#kind !== undefined ? { stream: this.#kind } : {}),
     };
   }
 
@@ -252,8 +264,8 @@ export class Peer {
     this.#timer = undefined;
     this.#hello?.cancel();
     this.#hello = undefined;
-    this.#call?.cancel();
-    this.#call = undefined;
+    this.#conduit?.close();
+    this.#conduit = undefined;
     this.#writable = false;
     this.#client?.close();
     this.#client = undefined;
@@ -312,28 +324,50 @@ export class Peer {
         'remote-member-id': remoteMember,
       });
     }
-    this.#open(gen, client, url, res.serverVersion);
+    let sock: Socket | undefined;
+    try {
+      sock = res.raftStream ? this.#ctx.dialStream(url) : undefined;
+    } catch (err) {
+      return this.#fail(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (sock !== undefined) {
+      // Hello's channel is not needed by the raft stream.
+      client.close();
+      this.#client = undefined;
+      this.#conduit = openStreamConduit(sock, {
+        drain: () => this.#drained(gen),
+        closed: (err, refusal) => this.#streamEnded(gen, err, refusal?.reason === 'member-removed'),
+      });
+      this.#kind = 'stream';
+    } else {
+      const call = openSendStream(client, (err) => this.#streamEnded(gen, err ?? new Error('transport: stream closed by peer'), err !== null && refusalOf(err)?.reason === 'member-removed'));
+      call.on('drain', () => this.#drained(gen));
+      this.#conduit = { write: (b) => call.write(b), cork: () => {}, uncork: () => {}, close: () => call.cancel() };
+      this.#kind = 'grpc';
+    }
+    this.#opened(url, res.serverVersion);
   }
 
-  #open(gen: number, client: Client, url: string, remoteVersion: string): void {
-    const call = openSendStream(client, (err) => {
-      if (gen !== this.#gen) return;
-      this.#call = undefined;
-      this.#writable = false;
-      if (err !== null && refusalOf(err)?.reason === 'member-removed') this.#ctx.removed?.();
-      this.#fail(err ?? new Error('transport: stream closed by peer'));
-    });
-    call.on('drain', () => {
-      if (gen !== this.#gen) return;
-      this.#writable = true;
-      this.#flush();
-    });
-    this.#call = call;
+  #drained(gen: number): void {
+    if (gen !== this.#gen) return;
+    this.#writable = true;
+    this.#flush();
+  }
+
+  #streamEnded(gen: number, err: ServiceError | Error, removed: boolean): void {
+    if (gen !== this.#gen) return;
+    this.#conduit = undefined;
+    this.#writable = false;
+    if (removed) this.#ctx.removed?.();
+    this.#fail(err);
+  }
+
+  #opened(url: string, remoteVersion: string): void {
     this.#writable = true;
     this.#activeSince = Date.now();
     this.#refusalLogged = undefined;
     if (this.#state !== 'active') {
-      this.#ctx.logger.info({ 'remote-peer-id': hex(this.id), url, 'remote-version': remoteVersion }, 'peer became active');
+      this.#ctx.logger.info({ 'remote-peer-id': hex(this.id), url, 'remote-version': remoteVersion, stream: this.#kind }, 'peer became active');
       this.#state = 'active';
       this.#ctx.activity(this.id, 'active');
     }
@@ -341,14 +375,18 @@ export class Peer {
   }
 
   #flush(): void {
-    const call = this.#call;
-    if (call === undefined) return;
-    while (this.#writable && this.#queue.length > 0) {
-      const b = this.#queue.shift() as EncodedBatch;
-      this.#queuedMessages -= b.count;
-      this.#queuedBytes -= b.bytes.byteLength;
-      this.#ctx.bytesSent(this.id, b.bytes.byteLength);
-      if (!call.write(b.bytes)) this.#writable = false;
+    const c = this.#conduit;
+    if (c === undefined) return;
+    if (this.#writable && this.#queue.length > 0) {
+      c.cork();
+      while (this.#writable && this.#queue.length > 0) {
+        const b = this.#queue.shift() as EncodedBatch;
+        this.#queuedMessages -= b.count;
+        this.#queuedBytes -= b.bytes.byteLength;
+        this.#ctx.bytesSent(this.id, b.bytes.byteLength);
+        if (!c.write(b.bytes)) this.#writable = false;
+      }
+      c.uncork();
     }
     if (this.#queue.length === 0) this.#dropping = false;
   }

@@ -13,6 +13,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { rm } from 'node:fs/promises';
+import type { Duplex } from 'node:stream';
 import {
   RaftBatch,
   type HelloRequest,
@@ -24,7 +25,8 @@ import type { Message } from '../../raft/index.js';
 import { messageFromPb } from './codec.js';
 import type { ReceivedSnapshot, TransportLogger } from './options.js';
 import { receiveSnapshot } from './snapshot-receiver.js';
-import { PROTOCOL_VERSION, hex, statusError } from './wire.js';
+import { FrameReader, MAX_FRAME_BYTES, refusalFrame } from './stream.js';
+import { PROTOCOL_VERSION, hex, statusError, type Refusal } from './wire.js';
 
 export interface ReceiverOptions {
   readonly clusterId: bigint;
@@ -41,7 +43,27 @@ export interface ReceiverOptions {
   /** A raft stream broke or carried a malformed batch; `from` is undefined before its first batch. */
   readonly receiveFailed?: (from: bigint | undefined) => void;
   readonly logger: TransportLogger;
+  /** Hello tells senders that this peer port also takes raft streams (stream.ts). */
+  readonly acceptsStreams?: boolean;
 }
+
+/** Why a call or stream is refused: a gRPC status (with refusal trailers) or a stream's refusal frame. */
+interface Refused {
+  readonly code: Status;
+  readonly message: string;
+  readonly refusal?: { readonly reason: Refusal; readonly clusterId: bigint; readonly memberId: bigint };
+}
+
+function asStatus(r: Refused): ServerErrorResponse {
+  return statusError(r.code, r.message, r.refusal);
+}
+
+function refusalIds(r: Refused): { reason?: Refusal; clusterId?: string; memberId?: string } {
+  return r.refusal === undefined ? {} : { reason: r.refusal.reason, clusterId: hex(r.refusal.clusterId), memberId: hex(r.refusal.memberId) };
+}
+
+/** A refused raft stream is closed this long after its refusal frame at the latest. */
+const STREAM_CLOSE_MS = 1000;
 
 /** At most this many distinct (sender, cluster id) refusals are remembered for log-once. */
 const MAX_REFUSALS_LOGGED = 1024;
@@ -77,7 +99,7 @@ export class Receiver {
     await Promise.allSettled([...this.#uploads]);
   }
 
-  #refuseCluster(from: bigint, clusterId: bigint): ServerErrorResponse {
+  #refuseCluster(from: bigint, clusterId: bigint): Refused {
     const key = `${hex(from)}/${hex(clusterId)}`;
     if (!this.#refusalsLogged.has(key) && this.#refusalsLogged.size < MAX_REFUSALS_LOGGED) {
       this.#refusalsLogged.add(key);
@@ -91,40 +113,42 @@ export class Receiver {
         'request cluster ID mismatch',
       );
     }
-    return statusError(
+    return this.#refused(
       Status.FAILED_PRECONDITION,
       `transport: cluster ID mismatch: this member's cluster ID is ${hex(this.#o.clusterId)}, the sender's is ${hex(clusterId)}`,
-      { reason: 'cluster-id-mismatch', clusterId: this.#o.clusterId, memberId: this.#o.memberId },
+      'cluster-id-mismatch',
     );
   }
 
-  #refuseMember(to: bigint): ServerErrorResponse {
-    return statusError(
+  #refuseMember(to: bigint): Refused {
+    return this.#refused(
       Status.FAILED_PRECONDITION,
       `transport: member ID mismatch: this member is ${hex(this.#o.memberId)}, the sender addressed ${hex(to)}`,
-      { reason: 'member-id-mismatch', clusterId: this.#o.clusterId, memberId: this.#o.memberId },
+      'member-id-mismatch',
     );
   }
 
-  #refuseRemoved(from: bigint): ServerErrorResponse {
-    return statusError(Status.FAILED_PRECONDITION, `transport: member ${hex(from)} has been permanently removed from the cluster`, {
-      reason: 'member-removed',
-      clusterId: this.#o.clusterId,
-      memberId: this.#o.memberId,
-    });
+  #refuseRemoved(from: bigint): Refused {
+    return this.#refused(Status.FAILED_PRECONDITION, `transport: member ${hex(from)} has been permanently removed from the cluster`, 'member-removed');
+  }
+
+  #refused(code: Status, message: string, reason?: Refusal): Refused {
+    return { code, message, ...(reason !== undefined ? { refusal: { reason, clusterId: this.#o.clusterId, memberId: this.#o.memberId } } : {}) };
   }
 
   #hello(req: HelloRequest, cb: sendUnaryData<HelloResponse>): void {
     if (this.#stopped) return cb(statusError(Status.UNAVAILABLE, 'transport: stopped'));
-    if (req.clusterId !== this.#o.clusterId) return cb(this.#refuseCluster(req.from, req.clusterId));
-    if (this.#o.isRemoved(req.from)) return cb(this.#refuseRemoved(req.from));
-    if (req.to !== 0n && req.to !== this.#o.memberId) return cb(this.#refuseMember(req.to));
+    if (req.clusterId !== this.#o.clusterId) return cb(asStatus(this.#refuseCluster(req.from, req.clusterId)));
+    if (this.#o.isRemoved(req.from)) return cb(asStatus(this.#refuseRemoved(req.from)));
+    if (req.to !== 0n && req.to !== this.#o.memberId) return cb(asStatus(this.#refuseMember(req.to)));
     if (req.protocolVersion !== PROTOCOL_VERSION) {
       return cb(
-        statusError(
-          Status.FAILED_PRECONDITION,
-          `transport: peer protocol version mismatch: this member speaks ${PROTOCOL_VERSION}, the sender ${req.protocolVersion}`,
-          { reason: 'protocol-version-mismatch', clusterId: this.#o.clusterId, memberId: this.#o.memberId },
+        asStatus(
+          this.#refused(
+            Status.FAILED_PRECONDITION,
+            `transport: peer protocol version mismatch: this member speaks ${PROTOCOL_VERSION}, the sender ${req.protocolVersion}`,
+            'protocol-version-mismatch',
+          ),
         ),
       );
     }
@@ -133,15 +157,57 @@ export class Receiver {
       memberId: this.#o.memberId,
       serverVersion: this.#o.serverVersion,
       protocolVersion: PROTOCOL_VERSION,
+      raftStream: this.#o.acceptsStreams === true,
     });
+  }
+
+  /**
+   * Checks and delivers one encoded RaftBatch (from either path). Returns why the stream must end,
+   * or undefined; `from` is the sender once a batch named it.
+   */
+  #accept(bytes: Uint8Array, byteLength: number, stream: { from: bigint | undefined }): Refused | undefined {
+    let batch: RaftBatch;
+    try {
+      batch = RaftBatch.decode(bytes);
+    } catch {
+      this.#o.receiveFailed?.(stream.from);
+      return this.#refused(Status.INVALID_ARGUMENT, 'transport: malformed raft batch');
+    }
+    if (batch.clusterId !== this.#o.clusterId) return this.#refuseCluster(batch.from, batch.clusterId);
+    if (batch.to !== this.#o.memberId) return this.#refuseMember(batch.to);
+    if (this.#o.isRemoved(batch.from)) return this.#refuseRemoved(batch.from);
+    stream.from = batch.from;
+    this.#o.bytesReceived(batch.from, byteLength);
+    const msgs: Message[] = [];
+    for (const pm of batch.messages) {
+      const m = messageFromPb(pm);
+      if (!m.ok) {
+        this.#o.logger.warn({ 'remote-peer-id': hex(batch.from), error: m.error.message }, 'dropped malformed raft batch');
+        this.#o.receiveFailed?.(stream.from);
+        return this.#refused(Status.INVALID_ARGUMENT, m.error.message);
+      }
+      if (m.value.to !== this.#o.memberId || m.value.from !== batch.from) {
+        const where = `message from ${hex(m.value.from)} to ${hex(m.value.to)} in a batch from ${hex(batch.from)} to ${hex(batch.to)}`;
+        this.#o.receiveFailed?.(stream.from);
+        return this.#refused(Status.INVALID_ARGUMENT, `transport: ${where}`);
+      }
+      msgs.push(m.value);
+    }
+    for (const m of msgs) {
+      try {
+        this.#o.onMessage(m);
+      } catch (err) {
+        this.#o.logger.error({ err, type: m.type, 'remote-peer-id': hex(m.from) }, 'raft message handler failed');
+      }
+    }
+    return undefined;
   }
 
   #send(call: ServerReadableStream<Buffer, SendResponse>, cb: sendUnaryData<SendResponse>): void {
     if (this.#stopped) return cb(statusError(Status.UNAVAILABLE, 'transport: stopped'));
     let batches = 0n;
     let finished = false;
-    let from: bigint | undefined;
-    const failed = (): void => this.#o.receiveFailed?.(from);
+    const stream: { from: bigint | undefined } = { from: undefined };
     const finish = (err: ServerErrorResponse | null): void => {
       if (finished) return;
       finished = true;
@@ -155,50 +221,70 @@ export class Receiver {
     this.#active.add(stop);
     call.on('data', (buf: Buffer) => {
       if (finished) return;
-      let batch: RaftBatch;
-      try {
-        // Decode from a plain Uint8Array view: the entries' bytes are subarrays of it, and raft and
-        // apply should see Uint8Array, not Buffer (which compares and serialises differently).
-        batch = RaftBatch.decode(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
-      } catch {
-        failed();
-        return finish(statusError(Status.INVALID_ARGUMENT, 'transport: malformed raft batch'));
-      }
-      if (batch.clusterId !== this.#o.clusterId) return finish(this.#refuseCluster(batch.from, batch.clusterId));
-      if (batch.to !== this.#o.memberId) return finish(this.#refuseMember(batch.to));
-      if (this.#o.isRemoved(batch.from)) return finish(this.#refuseRemoved(batch.from));
-      from = batch.from;
-      this.#o.bytesReceived(batch.from, buf.byteLength);
-      const msgs: Message[] = [];
-      for (const pm of batch.messages) {
-        const m = messageFromPb(pm);
-        if (!m.ok) {
-          this.#o.logger.warn({ 'remote-peer-id': hex(batch.from), error: m.error.message }, 'dropped malformed raft batch');
-          failed();
-          return finish(statusError(Status.INVALID_ARGUMENT, m.error.message));
-        }
-        if (m.value.to !== this.#o.memberId || m.value.from !== batch.from) {
-          const where = `message from ${hex(m.value.from)} to ${hex(m.value.to)} in a batch from ${hex(batch.from)} to ${hex(batch.to)}`;
-          failed();
-          return finish(statusError(Status.INVALID_ARGUMENT, `transport: ${where}`));
-        }
-        msgs.push(m.value);
-      }
+      // Decode from a plain Uint8Array view: the entries' bytes are subarrays of it, and raft and
+      // apply should see Uint8Array, not Buffer (which compares and serialises differently).
+      const refused = this.#accept(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), buf.byteLength, stream);
+      if (refused !== undefined) return finish(asStatus(refused));
       batches++;
-      for (const m of msgs) {
-        try {
-          this.#o.onMessage(m);
-        } catch (err) {
-          this.#o.logger.error({ err, type: m.type, 'remote-peer-id': hex(m.from) }, 'raft message handler failed');
-        }
-      }
     });
     call.on('end', () => finish(null));
     call.on('error', () => {
-      if (!finished && !this.#stopped) failed();
+      if (!finished && !this.#stopped) this.#o.receiveFailed?.(stream.from);
       finish(statusError(Status.CANCELLED, 'transport: stream failed'));
     });
     call.on('cancelled', () => finish(statusError(Status.CANCELLED, 'transport: cancelled')));
+  }
+
+  /**
+   * A raft stream connection (stream.ts), its preface already read; `rest` is what followed it.
+   * Same checks as Send; a refusal is sent as one frame before the connection is closed.
+   */
+  serveStream(conn: Duplex, rest: Uint8Array): void {
+    let finished = false;
+    const stream: { from: bigint | undefined } = { from: undefined };
+    const finish = (r: Refused | undefined): void => {
+      if (finished) return;
+      finished = true;
+      this.#active.delete(stop);
+      if (conn.destroyed) return;
+      if (r === undefined) {
+        conn.destroy();
+        return;
+      }
+      // Discard whatever still arrives; close once the refusal is out (or after a bound).
+      conn.on('data', () => {});
+      conn.resume();
+      conn.end(refusalFrame({ code: r.code, message: r.message, ...refusalIds(r) }));
+      setTimeout(() => conn.destroy(), STREAM_CLOSE_MS).unref();
+    };
+    const stop = (): void => finish(this.#refused(Status.UNAVAILABLE, 'transport: stopped'));
+    if (this.#stopped) return stop();
+    this.#active.add(stop);
+    const reader = new FrameReader(MAX_FRAME_BYTES, (f) => {
+      if (finished) return;
+      const refused = this.#accept(f, f.byteLength, stream);
+      if (refused !== undefined) finish(refused);
+    });
+    const onData = (chunk: Uint8Array): void => {
+      if (finished) return;
+      const tooLarge = reader.push(chunk);
+      if (tooLarge !== undefined) {
+        this.#o.receiveFailed?.(stream.from);
+        finish(this.#refused(Status.INVALID_ARGUMENT, tooLarge));
+      }
+    };
+    conn.on('error', () => {
+      if (!finished && !this.#stopped) this.#o.receiveFailed?.(stream.from);
+      finish(undefined);
+    });
+    conn.on('close', () => {
+      if (!finished && !reader.idle && !this.#stopped) this.#o.receiveFailed?.(stream.from);
+      finish(undefined);
+    });
+    conn.on('end', () => finish(undefined));
+    if (rest.byteLength > 0) onData(rest);
+    conn.on('data', onData);
+    conn.resume();
   }
 
   async #snapshot(call: ServerReadableStream<Buffer, SnapshotResponse>, cb: sendUnaryData<SnapshotResponse>): Promise<void> {

@@ -11,6 +11,7 @@
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { RaftBatch } from '../../proto/gen/berthpb/transport.js';
 import type * as pb from '../../proto/gen/berthpb/raft.js';
 import type { Message } from '../../raft/index.js';
@@ -19,6 +20,7 @@ import { messageToPb } from './codec.js';
 import { DEFAULT_LIMITS, type PeerTransportOptions, type TransportLimits } from './options.js';
 import { Peer, type EncodedBatch, type PeerContext, type PeerStatus } from './peer.js';
 import { Receiver } from './receiver.js';
+import { dialPlain } from './stream.js';
 import { RAW_RAFT_SERVICE, hex } from './wire.js';
 
 function credentialsFor(c: PeerTransportOptions['credentials']): (url: string) => ChannelCredentials {
@@ -55,6 +57,7 @@ export class PeerTransport implements Transport {
       memberId: opts.memberId,
       serverVersion: opts.serverVersion ?? '',
       credentials: credentialsFor(opts.credentials),
+      dialStream: opts.dialStream ?? dialPlain,
       limits: this.#limits,
       random: opts.random ?? Math.random,
       logger: opts.logger,
@@ -86,7 +89,20 @@ export class PeerTransport implements Transport {
       snapshotReceived: (id, ok, seconds) => m?.snapshotReceived?.(id, ok, seconds),
       receiveFailed: (id) => m?.receiveFailed?.(id),
       logger: opts.logger,
+      acceptsStreams: opts.acceptsStreams === true,
     });
+  }
+
+  /**
+   * An incoming raft stream (stream.ts), routed here by the peer port after its preface; `rest` is
+   * what followed the preface. Refused (closed) unless the transport is started.
+   */
+  serveStream(conn: Duplex, rest: Uint8Array): void {
+    if (this.#state !== 'started') {
+      conn.destroy();
+      return;
+    }
+    this.#receiver.serveStream(conn, rest);
   }
 
   /** Registers the Raft service on the server (if one was given) and starts connecting to peers. */

@@ -12,19 +12,26 @@ const MAX_BYTES = 2 * 1024 * 1024;
 const ENTRY = 64 * 1024;
 const CALLS = 300;
 
-/** A berth peer that accepts Hello and the Send stream, then never reads from it. */
-async function startStalledPeer(id: bigint) {
-  const s = await bindServer();
-  const held: ServerReadableStream<Buffer, unknown>[] = [];
+/**
+ * A berth peer that accepts Hello and the stream, then never reads from it: the gRPC Send stream
+ * (an older member's port) or a raft stream (socket paused).
+ */
+async function startStalledPeer(id: bigint, kind: 'grpc' | 'stream') {
+  const s = await bindServer(0, { grpcOnly: kind === 'grpc' });
+  const held: unknown[] = [];
   s.server.addService(RAW_RAFT_SERVICE, {
     hello: (_call: ServerUnaryCall<HelloRequest, HelloResponse>, cb: sendUnaryData<HelloResponse>) =>
-      cb(null, { clusterId: CLUSTER, memberId: id, serverVersion: 'stalled', protocolVersion: PROTOCOL_VERSION }),
+      cb(null, { clusterId: CLUSTER, memberId: id, serverVersion: 'stalled', protocolVersion: PROTOCOL_VERSION, raftStream: kind === 'stream' }),
     send: (call: ServerReadableStream<Buffer, unknown>) => {
       call.pause();
       held.push(call);
     },
     snapshot: (_call: unknown, cb: sendUnaryData<unknown>) => cb(statusError(status.UNIMPLEMENTED, 'no')),
   });
+  s.onStream = (conn) => {
+    conn.pause();
+    held.push(conn);
+  };
   return { ...s, held };
 }
 
@@ -32,12 +39,13 @@ function append(i: number) {
   return newMessage({ type: 'app', from: 1n, to: 2n, term: 2, index: i, entries: [{ term: 2, index: i + 1, type: 0, data: new Uint8Array(ENTRY) }] });
 }
 
-test('a stalled receiver does not grow the sender without bound: buffer capped, excess dropped and reported', async (t) => {
-  const stalled = await startStalledPeer(2n);
+for (const kind of ['stream', 'grpc'] as const) {
+test(`a stalled receiver (${kind}) does not grow the sender without bound: buffer capped, excess dropped and reported`, async (t) => {
+  const stalled = await startStalledPeer(2n, kind);
   const a = await startNode({ id: 1n, limits: { maxQueuedMessages: MAX_MSGS, maxQueuedBytes: MAX_BYTES } });
   t.after(async () => {
     await a.close();
-    stalled.server.forceShutdown();
+    stalled.shutdown();
   });
   a.transport.setPeers(new Map([[2n, [stalled.url]]]));
   await waitFor([a.rec], () => a.transport.peerStatus(2n)?.state === 'active', 'stream open');
@@ -62,11 +70,12 @@ test('a stalled receiver does not grow the sender without bound: buffer capped, 
   assert.ok(maxQueuedBytes <= MAX_BYTES, `queued ${maxQueuedBytes} bytes`);
   assert.ok(maxQueuedMsgs <= MAX_MSGS, `queued ${maxQueuedMsgs} messages`);
   assert.ok(dropped > CALLS / 2, `dropped ${dropped} of ${CALLS}`);
-  // What left our buffer is held by grpc-js/HTTP/2 flow control, which is bounded too.
+  // What left our buffer is held by grpc-js/HTTP/2 flow control or the kernel's socket buffers, which are bounded too.
   assert.ok(handedToGrpc < offered / 2, `handed ${handedToGrpc} of ${offered} bytes to grpc-js`);
   assert.equal(a.rec.logged('dropped internal raft message since sending buffer is full').length, 1);
   assert.equal(a.transport.peerStatus(2n)?.state, 'active', 'a stalled peer is not a dead one');
 });
+}
 
 test('the same load to a live receiver, within the default bounds, is delivered in full and in order', async (t) => {
   const a = await startNode({ id: 1n });
@@ -77,6 +86,7 @@ test('the same load to a live receiver, within the default bounds, is delivered 
   });
   mesh([a, b]);
   await waitFor([a.rec], () => a.transport.peerStatus(2n)?.state === 'active', 'stream open');
+  assert.equal(a.transport.peerStatus(2n)?.stream, 'stream');
   for (let i = 0; i < CALLS; i++) {
     a.transport.send([append(i)]);
     await yieldToLoop();

@@ -20,7 +20,7 @@ const a = await startNode({
 const b = await startNode({ id: 2n });
 const foreign = await startNode({ id: 4n, clusterId: 77n });
 const probe = await bindServer();
-probe.server.forceShutdown();
+probe.shutdown();
 const all = new Map([
   [1n, [a.url]],
   [2n, [b.url]],

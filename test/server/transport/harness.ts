@@ -8,6 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { routePlainPeerConnection } from '../../../pkg/server/transport/stream.js';
 import type { Message } from '../../../pkg/raft/index.js';
 import { PEER_SERVER_OPTIONS, PeerTransport, type PeerTransportOptions, type ReceivedSnapshot, type TransportLimits, type TransportLogger } from '../../../pkg/server/transport/index.js';
 
@@ -29,6 +32,8 @@ export class Recorder {
   /** Calls of the bytesReceived hook: one per batch (or snapshot chunk). */
   readonly receivedCalls = new Map<bigint, number>();
   readonly dropped = new Map<bigint, number>();
+  /** Calls of onRemoved (a peer refused this member as removed). */
+  removed = 0;
 
   readonly logger: TransportLogger = {
     debug: (o, m) => this.#log('debug', o, m),
@@ -78,12 +83,57 @@ export function waitFor(recorders: readonly Recorder[], cond: () => boolean, wha
   });
 }
 
-export async function bindServer(port = 0): Promise<{ server: Server; port: number; url: string }> {
+export interface BoundServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly url: string;
+  /** Where raft streams on this port go (set by startNode); until then they are closed. */
+  onStream: ((conn: Duplex, rest: Uint8Array) => void) | undefined;
+  /** Closes the listener, every connection and the gRPC server at once. */
+  shutdown(): void;
+}
+
+/**
+ * A peer port like the member's (pkg/server/member.ts): one plain-text listener routing HTTP/2 to
+ * the gRPC server and raft streams to `onStream` by the first bytes. With `grpcOnly`, the gRPC
+ * server binds the port itself, as before raft streams existed (an older member).
+ */
+export async function bindServer(port = 0, opts: { grpcOnly?: boolean } = {}): Promise<BoundServer> {
   const server = new Server(PEER_SERVER_OPTIONS);
-  const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { server, port: bound, url: `http://127.0.0.1:${bound}` };
+  if (opts.grpcOnly === true) {
+    const bound = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    return { server, port: bound, url: `http://127.0.0.1:${bound}`, onStream: undefined, shutdown: () => server.forceShutdown() };
+  }
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const sockets = new Set<Socket>();
+  const b: BoundServer = {
+    server,
+    port: 0,
+    url: '',
+    onStream: undefined,
+    shutdown: () => {
+      listener.close();
+      for (const sock of sockets) sock.destroy();
+      injector.destroy();
+      server.forceShutdown();
+    },
+  };
+  const listener: NetServer = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    routePlainPeerConnection(socket, {
+      h2: (conn) => injector.injectConnection(conn),
+      stream: (conn, rest) => (b.onStream !== undefined ? b.onStream(conn, rest) : conn.destroy()),
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(port, '127.0.0.1', () => resolve());
+  });
+  const bound = (listener.address() as AddressInfo).port;
+  return Object.assign(b, { port: bound, url: `http://127.0.0.1:${bound}` });
 }
 
 export function shutdown(server: Server): Promise<void> {
@@ -113,6 +163,10 @@ export interface NodeOptions {
   readonly port?: number;
   /** No server: a send-only transport. */
   readonly noServer?: boolean;
+  /** Senders this node refuses as removed from the cluster (checked on every Hello and batch). */
+  readonly isRemoved?: (id: bigint) => boolean;
+  /** The peer port as an older member's: gRPC only, Hello does not offer raft streams. */
+  readonly grpcOnly?: boolean;
   /** Replaces the recording logger (e.g. a real pino logger from pkg/log). */
   readonly logger?: TransportLogger;
 }
@@ -122,7 +176,7 @@ export const CLUSTER = 0x5eed_c1a5_7e00_0001n;
 export async function startNode(o: NodeOptions): Promise<Node> {
   const rec = new Recorder();
   const dir = mkdtempSync(join(tmpdir(), 'berth-transport-'));
-  const s = o.noServer === true ? undefined : await bindServer(o.port ?? 0);
+  const s = o.noServer === true ? undefined : await bindServer(o.port ?? 0, { grpcOnly: o.grpcOnly === true });
   const transport = new PeerTransport({
     clusterId: o.clusterId ?? CLUSTER,
     memberId: o.id,
@@ -164,7 +218,14 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     },
     serverVersion: 'test',
     limits: { ...FAST, ...o.limits },
+    acceptsStreams: s !== undefined && o.grpcOnly !== true,
+    ...(o.isRemoved !== undefined ? { isRemoved: o.isRemoved } : {}),
+    onRemoved: () => {
+      rec.removed++;
+      rec.changed();
+    },
   });
+  if (s !== undefined) s.onStream = (conn, rest) => transport.serveStream(conn, rest);
   transport.start();
   return {
     id: o.id,
@@ -175,7 +236,7 @@ export async function startNode(o: NodeOptions): Promise<Node> {
     dir,
     close: async () => {
       await transport.stop();
-      if (s !== undefined) s.server.forceShutdown();
+      s?.shutdown();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -48,6 +48,11 @@ export interface HelloResponse {
   memberId: bigint;
   serverVersion: string;
   protocolVersion: number;
+  /**
+   * The receiver's peer port also takes the raft stream (docs/transport.md): a length-prefixed
+   * RaftBatch stream on a plain TCP/TLS connection, preferred over Send. False from older members.
+   */
+  raftStream: boolean;
 }
 
 export interface RaftBatch {
@@ -252,7 +257,7 @@ export const HelloRequest: MessageFns<HelloRequest> = {
 };
 
 function createBaseHelloResponse(): HelloResponse {
-  return { clusterId: 0n, memberId: 0n, serverVersion: "", protocolVersion: 0 };
+  return { clusterId: 0n, memberId: 0n, serverVersion: "", protocolVersion: 0, raftStream: false };
 }
 
 export const HelloResponse: MessageFns<HelloResponse> = {
@@ -274,6 +279,9 @@ export const HelloResponse: MessageFns<HelloResponse> = {
     }
     if (message.protocolVersion !== 0) {
       writer.uint32(32).uint32(message.protocolVersion);
+    }
+    if (message.raftStream !== false) {
+      writer.uint32(40).bool(message.raftStream);
     }
     return writer;
   },
@@ -323,6 +331,14 @@ export const HelloResponse: MessageFns<HelloResponse> = {
             message.protocolVersion = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.raftStream = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -357,6 +373,11 @@ export const HelloResponse: MessageFns<HelloResponse> = {
         : isSet(object.protocol_version)
         ? globalThis.Number(object.protocol_version)
         : 0,
+      raftStream: isSet(object.raftStream)
+        ? globalThis.Boolean(object.raftStream)
+        : isSet(object.raft_stream)
+        ? globalThis.Boolean(object.raft_stream)
+        : false,
     };
   },
 
@@ -374,6 +395,9 @@ export const HelloResponse: MessageFns<HelloResponse> = {
     if (message.protocolVersion !== 0) {
       obj.protocolVersion = Math.round(message.protocolVersion);
     }
+    if (message.raftStream !== false) {
+      obj.raftStream = message.raftStream;
+    }
     return obj;
   },
 
@@ -386,6 +410,7 @@ export const HelloResponse: MessageFns<HelloResponse> = {
     message.memberId = (object.memberId !== undefined && object.memberId !== null) ? BigInt(object.memberId) : 0n;
     message.serverVersion = object.serverVersion ?? "";
     message.protocolVersion = object.protocolVersion ?? 0;
+    message.raftStream = object.raftStream ?? false;
     return message;
   },
 };
