@@ -9,6 +9,8 @@
  *     moves the commit index (raft's mustSync false) writes nothing: see the comment in #work
  *   → send Ready.messagesAfterPersist (votes and append responses only after fsync)
  *   → apply committed entries (effects + applied index in one engine batch; consecutive KV writes share one)
+ *   (when no message waits for the persist — a sole member, a leader — the log batch and the first
+ *   apply batch are ONE synced engine write instead: see #work)
  *   → hand read states to the ReadIndex batcher → advance.
  *
  * While one Ready is being handled, new inputs accumulate inside raft and form the next Ready, which is
@@ -27,6 +29,7 @@ import {
   type Status,
 } from '../raft/index.js';
 import type { Wal } from '../storage/wal/index.js';
+import type { BatchOp } from '../storage/engine/index.js';
 import type { Logger } from '../log/index.js';
 import { failpoint } from '../failpoint/index.js';
 
@@ -45,6 +48,12 @@ export interface StateMachine {
    * while their WAL batch is fsynced. Must not change state and must not reject.
    */
   prefetch?(entries: readonly Entry[]): Promise<void>;
+  /**
+   * Optional: apply() where the first engine write also carries the Ready's log batch (`logWrite`
+   * writes the log's ops plus the given ones in one synced batch; called once, at the latest before
+   * this resolves). Used when nothing needs to leave between persisting and applying.
+   */
+  applyJoined?(entries: readonly Entry[], node: RaftNode, logWrite: (ops: readonly BatchOp[]) => Promise<void>): Promise<void>;
 }
 
 export interface RaftNodeOptions {
@@ -218,14 +227,29 @@ export class RaftNode {
         // restart starts it at the durable applied index (pkg/raft/raft.ts). etcd writes it unsynced,
         // a buffered file write for etcd but a RocksDB write through the thread pool for berth, on
         // every member for every commit, queued in front of the apply batch that answers the client.
-        if (rd.mustSync) {
-          await this.#o.wal.save({
-            entries: rd.entries,
-            ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
-            ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
-            sync: this.#o.unsyncedLog !== true,
-          });
+        const update = {
+          entries: rd.entries,
+          ...(rd.hardState !== undefined ? { hardState: rd.hardState } : {}),
+          ...(rd.snapshot !== undefined ? { snapshot: rd.snapshot } : {}),
+          sync: this.#o.unsyncedLog !== true,
+        };
+        // One engine write for the log and the apply when nothing must leave in between (a sole
+        // member, whose entries commit as they are persisted; a leader, whose acks arrive later): the
+        // apply's effects ride in the log's synced batch instead of a second write after it. Atomic,
+        // so the effects are never durable without their entries.
+        const sm = this.#o.stateMachine;
+        if (rd.mustSync && rd.snapshot === undefined && rd.messagesAfterPersist.length === 0 && rd.committedEntries.length > 0 && sm.applyJoined !== undefined) {
+          const staged = this.#o.wal.stage(update);
+          await warm;
+          await sm.applyJoined(rd.committedEntries, this, (ops) => this.#o.wal.write(staged, ops));
+          if (!staged.written) await this.#o.wal.write(staged);
+          const last = rd.committedEntries[rd.committedEntries.length - 1] as Entry;
+          this.#o.onApplied?.(last.index);
+          for (const rs of rd.readStates) this.#o.onReadState?.(rs);
+          this.#rn.advance();
+          continue;
         }
+        if (rd.mustSync) await this.#o.wal.save(update);
         if (rd.messagesAfterPersist.length > 0) this.#o.transport.send(rd.messagesAfterPersist);
         if (rd.committedEntries.length > 0) {
           await warm;

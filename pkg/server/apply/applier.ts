@@ -151,6 +151,8 @@ export class Applier implements StateMachine {
   #durable: number;
   #term: number;
   #batch: Batch = emptyBatch();
+  /** Set during applyJoined until the first engine write, which carries the Ready's log batch. */
+  #logWrite: ((ops: readonly BatchOp[]) => Promise<void>) | undefined;
   #decoded: Decoded | undefined;
 
   constructor(opts: ApplierOptions) {
@@ -213,6 +215,21 @@ export class Applier implements StateMachine {
   }
 
   async apply(entries: readonly Entry[], node: RaftNode): Promise<void> {
+    return this.#apply(entries, node, undefined);
+  }
+
+  /**
+   * apply(), with the Ready's log batch written in the same engine write as the first apply batch
+   * (`logWrite` writes the log's ops plus the given ones, synced as the log asks). No outcome that
+   * depends on a write is handed out before that write; if nothing of the apply writes, the log
+   * batch is written alone before this resolves.
+   */
+  async applyJoined(entries: readonly Entry[], node: RaftNode, logWrite: (ops: readonly BatchOp[]) => Promise<void>): Promise<void> {
+    return this.#apply(entries, node, logWrite);
+  }
+
+  async #apply(entries: readonly Entry[], node: RaftNode, logWrite: ((ops: readonly BatchOp[]) => Promise<void>) | undefined): Promise<void> {
+    this.#logWrite = logWrite;
     // Decoded (and prefetched) while the WAL batch was fsynced, or now.
     const { cmds, keys } = this.#decode(entries);
     this.#decoded = undefined;
@@ -243,11 +260,37 @@ export class Applier implements StateMachine {
         if (ms > slowMs) this.#o.onSlowApply?.(e.index, ms);
       }
       await this.#flush();
+      const pendingLog = this.#logWrite;
+      if (pendingLog !== undefined) {
+        this.#logWrite = undefined;
+        await pendingLog([]);
+      }
     } catch (err) {
       this.#o.mvcc.abortAll();
       this.#batch = emptyBatch();
       throw err;
+    } finally {
+      this.#logWrite = undefined;
     }
+  }
+
+  /** One engine write of apply effects; the first one of a joined apply carries the log batch too. */
+  #engineWrite(ops: BatchOp[]): Promise<void> {
+    const logWrite = this.#logWrite;
+    if (logWrite === undefined) return this.#o.engine.write(ops);
+    this.#logWrite = undefined;
+    return logWrite(ops);
+  }
+
+  /** mvcc.commit through #engineWrite: writes p.ops + extra, then makes p visible. */
+  async #commitMvcc(p: Prepared<unknown>, extra: readonly BatchOp[]): Promise<void> {
+    try {
+      await this.#engineWrite([...p.ops, ...extra]);
+    } catch (e) {
+      this.#o.mvcc.abortAll();
+      throw e;
+    }
+    this.#o.mvcc.markCommitted(p);
   }
 
   /** Marks `ctx` applied: now if nothing is waiting to be written, else when the batch is. */
@@ -266,15 +309,16 @@ export class Applier implements StateMachine {
     if (b.last === undefined) return;
     this.#batch = emptyBatch();
     const last = b.last;
-    if (b.ops.length > 0) {
+    // In a joined apply, outcomes wait for the log batch: written here with the applied index.
+    if (b.ops.length > 0 || (this.#logWrite !== undefined && b.staged.length > 0)) {
       failpoint('apply-before-commit');
       const t0 = performance.now();
       if (this.#o.splitAppliedIndex === true) {
-        await this.#o.engine.write(b.ops);
+        await this.#engineWrite(b.ops);
         failpoint('apply-after-commit');
         await this.#o.engine.write([appliedIndexOp(last)]);
       } else {
-        await this.#o.engine.write([...b.ops, appliedIndexOp(last)]);
+        await this.#engineWrite([...b.ops, appliedIndexOp(last)]);
       }
       this.#committed(t0);
       this.#durable = last.index;
@@ -338,27 +382,28 @@ export class Applier implements StateMachine {
       failpoint('apply-before-commit');
       const t0 = performance.now();
       if (this.#o.splitAppliedIndex === true) {
-        await this.#o.mvcc.commit(fx.mvcc, { extraOps: ops });
+        await this.#commitMvcc(fx.mvcc, ops);
         failpoint('apply-after-commit');
         await this.#o.engine.write([appliedIndexOp(ctx)]);
       } else {
-        await this.#o.mvcc.commit(fx.mvcc, { extraOps: [...ops, appliedIndexOp(ctx)] });
+        await this.#commitMvcc(fx.mvcc, [...ops, appliedIndexOp(ctx)]);
       }
       this.#committed(t0);
       this.#durable = ctx.index;
       failpoint('apply-after-commit');
-    } else if (ops.length > 0) {
+    } else if (ops.length > 0 || this.#logWrite !== undefined) {
       await this.#write(ops, ctx);
     }
     fx.after?.();
     this.#o.waits.trigger(cmd.id, fx.outcome);
   }
 
+  /** Effects of one entry + its applied index; nothing to write is a no-op unless the log batch waits. */
   async #write(ops: readonly BatchOp[], ctx: ApplyContext): Promise<void> {
-    if (ops.length === 0) return;
+    if (ops.length === 0 && this.#logWrite === undefined) return;
     failpoint('apply-before-commit');
     const t0 = performance.now();
-    await this.#o.engine.write([...ops, appliedIndexOp(ctx)]);
+    await this.#engineWrite([...ops, appliedIndexOp(ctx)]);
     this.#committed(t0);
     this.#durable = ctx.index;
     failpoint('apply-after-commit');

@@ -63,6 +63,17 @@ export interface WalUpdate {
   readonly sync?: boolean;
 }
 
+/** An update applied to the Wal's view by stage(), waiting to be written (see Wal.write). */
+export interface StagedSave {
+  readonly ops: BatchOp[];
+  readonly entries: number;
+  readonly bytes: number;
+  readonly sync: boolean;
+  /** Stored entries up to here are deleted in the background once written (-1: none). */
+  readonly clearThrough: number;
+  written: boolean;
+}
+
 export interface WalOptions {
   /**
    * Called after each engine write of the log (a group of batches), e.g. to feed etcd_disk_wal_*:
@@ -239,8 +250,24 @@ export class Wal implements Storage {
    * invariants (not contiguous, below the log start, leaving a gap, or decreasing terms).
    */
   save(u: WalUpdate): Promise<void> {
+    let staged: StagedSave;
+    try {
+      staged = this.stage(u);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.write(staged);
+  }
+
+  /**
+   * The first half of save(): validates `u` and applies it to the in-memory view now, returning the
+   * batch to write. The caller must then write() it exactly once (before any other stage or save),
+   * possibly together with other ops: this is how a Ready's log batch and its apply batch become one
+   * engine write (pkg/server/raft-node.ts). Throws (changing nothing) what save() rejects with.
+   */
+  stage(u: WalUpdate): StagedSave {
     const refused = this.#refusal();
-    if (refused !== null) return Promise.reject(refused);
+    if (refused !== null) throw refused;
     const snap = u.snapshot;
     const ents = u.entries ?? [];
 
@@ -249,7 +276,7 @@ export class Wal implements Storage {
     let last = this.lastIndex();
     if (snap !== undefined) {
       if (snap.metadata.index <= this.#snapshot.metadata.index) {
-        return Promise.reject(new WalError('snapshot-out-of-date', `${snap.metadata.index} <= ${this.#snapshot.metadata.index}`));
+        throw new WalError('snapshot-out-of-date', `${snap.metadata.index} <= ${this.#snapshot.metadata.index}`);
       }
       start = { index: snap.metadata.index, term: snap.metadata.term };
       last = start.index;
@@ -257,7 +284,7 @@ export class Wal implements Storage {
     const first = ents[0];
     if (first !== undefined) {
       const bad = checkAppend(ents, start, last, (i) => (snap !== undefined ? start.term : this.term(i)));
-      if (bad !== null) return Promise.reject(new RangeError(`wal: ${bad}`));
+      if (bad !== null) throw new RangeError(`wal: ${bad}`);
     }
 
     const ops: BatchOp[] = [];
@@ -294,7 +321,20 @@ export class Wal implements Storage {
       ops.push(put(HARD_STATE_KEY, encodeHardState(u.hardState)));
       this.#hardState = u.hardState;
     }
-    const done = this.#enqueue(ops, ents.length, bytes, u.sync ?? true);
+    return { ops, entries: ents.length, bytes, sync: u.sync ?? true, clearThrough, written: false };
+  }
+
+  /**
+   * Writes a staged update (with `extra` ops of the caller's, in the same engine batch, after the
+   * log's) through the group committer; resolves once durable as the update asked (fsynced unless
+   * it said sync: false). Rejects with 'failed' if a write failed.
+   */
+  write(staged: StagedSave, extra: readonly BatchOp[] = []): Promise<void> {
+    if (staged.written) return Promise.reject(new Error('wal: staged update written twice'));
+    staged.written = true;
+    const ops = extra.length === 0 ? staged.ops : [...staged.ops, ...extra];
+    const done = this.#enqueue(ops, staged.entries, staged.bytes, staged.sync);
+    const clearThrough = staged.clearThrough;
     if (clearThrough >= 0) void done.then(() => this.#clearThrough(clearThrough), () => {});
     return done;
   }

@@ -271,3 +271,34 @@ describe('wal: restart and corruption', () => {
     await assert.rejects(wal.save({}), (err: unknown) => isWalError(err, 'closed'));
   });
 });
+
+describe('wal: stage and write (one engine batch with the caller\'s ops)', () => {
+  it('stage changes the view at once; write stores the log and the extra ops atomically, once', async () => {
+    const { engine, wal, dir } = await fresh();
+    await wal.save({ entries: entries(1, 3, 1) });
+    const staged = wal.stage({ entries: entries(4, 5, 1), hardState: { term: 1, vote: 1n, commit: 5 } });
+    assert.equal(wal.lastIndex(), 5, 'the synchronous view reflects a staged update');
+    assert.equal(staged.written, false);
+    const extraKey = Uint8Array.of(Keyspace.Meta, 0x55);
+    await wal.write(staged, [put(extraKey, Uint8Array.of(9))]);
+    assert.equal(staged.written, true);
+    await assert.rejects(wal.write(staged), /written twice/);
+    const r = await reopen(dir, engine, wal);
+    assert.equal(r.wal.lastIndex(), 5);
+    assert.equal(r.wal.initialState().hardState.commit, 5);
+    assert.deepEqual([...((await r.engine.get(extraKey)) ?? [])], [9]);
+    await r.wal.close();
+    await r.engine.close();
+  });
+
+  it('stage throws what save rejects with, changing nothing', async () => {
+    const { engine, wal } = await fresh();
+    await wal.save({ entries: entries(1, 3, 2) });
+    assert.throws(() => wal.stage({ entries: entries(5, 6, 2) }), RangeError);
+    await assert.rejects(wal.save({ entries: entries(5, 6, 2) }), RangeError);
+    assert.equal(wal.lastIndex(), 3);
+    await wal.close();
+    assert.throws(() => wal.stage({ entries: entries(4, 4, 2) }), (err: unknown) => isWalError(err) && err.kind === 'closed');
+    await engine.close();
+  });
+});
