@@ -7,11 +7,10 @@
 import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import pino from 'pino';
 import { Engine } from '../../pkg/storage/engine/index.js';
 import { Wal, type WalUpdate } from '../../pkg/storage/wal/index.js';
-import { RaftNode, type StateMachine } from '../../pkg/server/raft-node.js';
+import type { RaftNode, StateMachine } from '../../pkg/server/raft-node.js';
+import { startSoleLeader } from './raft-node-helpers.js';
 import type { Entry } from '../../pkg/raft/index.js';
 import { tempDir } from '../storage/engine/helpers.js';
 
@@ -46,20 +45,8 @@ async function startNode(engine: Engine, applied: number): Promise<Run> {
     },
     installSnapshot: () => Promise.resolve(),
   };
-  let fatal: unknown;
-  const node = new RaftNode({
-    raft: { id: 1n, electionTick: 10, heartbeatTick: 1, rand: (n) => Math.floor(n / 2), applied, checkQuorum: false, preVote: true },
-    wal,
-    transport: { send: () => {} }, // the learner never answers
-    stateMachine: sm,
-    tickMs: 10,
-    logger: pino({ level: 'silent' }),
-    onFatal: (err) => (fatal = err),
-  });
-  node.start();
-  node.campaign();
-  for (let i = 0; i < 1000 && node.status().role !== 'leader'; i++) await yieldToLoop();
-  assert.equal(node.status().role, 'leader');
+  // The learner never answers.
+  const { node, fatal } = await startSoleLeader({ wal, stateMachine: sm, applied });
   return {
     node,
     saves,
@@ -68,7 +55,7 @@ async function startNode(engine: Engine, applied: number): Promise<Run> {
     stop: async () => {
       await node.stop();
       await wal.close();
-      assert.equal(fatal, undefined);
+      assert.equal(fatal(), undefined);
     },
   };
 }

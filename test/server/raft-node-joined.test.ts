@@ -7,11 +7,10 @@
 import { after, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import pino from 'pino';
 import { Engine, Keyspace, put, type BatchOp } from '../../pkg/storage/engine/index.js';
 import { Wal } from '../../pkg/storage/wal/index.js';
-import { RaftNode, type StateMachine } from '../../pkg/server/raft-node.js';
+import type { RaftNode, StateMachine } from '../../pkg/server/raft-node.js';
+import { startSoleLeader } from './raft-node-helpers.js';
 import type { Entry } from '../../pkg/raft/index.js';
 import { tempDir } from '../storage/engine/helpers.js';
 
@@ -63,20 +62,7 @@ async function run(mode: 'joined' | 'separate' | 'joined-forgets-log'): Promise<
   };
   const wal = await Wal.open(engine);
   const s = stateMachine(engine, mode);
-  let fatal: unknown;
-  const node = new RaftNode({
-    raft: { id: 1n, electionTick: 10, heartbeatTick: 1, rand: (n) => Math.floor(n / 2), applied: 1, checkQuorum: false, preVote: true },
-    wal,
-    transport: { send: () => {} },
-    stateMachine: s.sm,
-    tickMs: 10,
-    logger: pino({ level: 'silent' }),
-    onFatal: (err) => (fatal = err),
-  });
-  node.start();
-  node.campaign();
-  for (let i = 0; i < 1000 && node.status().role !== 'leader'; i++) await yieldToLoop();
-  assert.equal(node.status().role, 'leader');
+  const { node, fatal } = await startSoleLeader({ wal, stateMachine: s.sm, applied: 1 });
   await s.whenApplied(node.status().lastIndex);
   writes.length = 0;
   for (let i = 0; i < 10; i++) {
@@ -86,7 +72,7 @@ async function run(mode: 'joined' | 'separate' | 'joined-forgets-log'): Promise<
   }
   await node.stop();
   await wal.close();
-  assert.equal(fatal, undefined);
+  assert.equal(fatal(), undefined);
   // Reopen: the log holds every proposal, and the effects are there.
   await engine.close();
   engine = await Engine.open(dir);
