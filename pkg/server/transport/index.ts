@@ -1,5 +1,6 @@
 /**
- * pkg/server/transport — raft messages and snapshots between members over gRPC (berthpb.Raft).
+ * pkg/server/transport — raft messages between members on raft streams (stream.ts; gRPC Send for older
+ * members), Hello and snapshots over gRPC (berthpb.Raft).
  * See docs/transport.md for the wire protocol and invariants.
  */
 export { PeerTransport } from './transport.js';

@@ -1,10 +1,12 @@
 /**
- * PeerTransport: raft's messages to and from the other members over gRPC (berthpb.Raft).
+ * PeerTransport: raft's messages to and from the other members.
  *
  * Sending: send() groups a Ready's messages by destination and hands each peer one encoded RaftBatch
- * per call (split only above maxBatchBytes) — it never blocks and never throws; snap messages go
- * through a separate checksummed upload. Receiving: the Raft service registered on the given
- * grpc.Server checks the cluster id, decodes, and hands each message to onMessage.
+ * per call (split only above maxBatchBytes) — it never blocks and never throws; a peer writes them on
+ * its raft stream (stream.ts), or on the gRPC Send stream when the peer's port does not take raft
+ * streams; snap messages go through a separate checksummed gRPC upload. Receiving: raft streams
+ * handed to serveStream() and the Raft service registered on the given grpc.Server check the cluster
+ * id, decode, and hand each message to onMessage.
  * All callbacks into the caller (onUnreachable, onSnapshotStatus) run from a microtask, never from
  * inside send(), and never after stop().
  */
