@@ -38,7 +38,8 @@ import { peerCertificateCommonName, resolveTls, type TlsMaterial } from '../tls/
 import { Proposer } from './propose.js';
 import { RaftNode } from './raft-node.js';
 import { PeerTransport, PEER_SERVER_OPTIONS } from './transport/index.js';
-import { STREAM_ALPN, dialPlain, hostOf, routePlainPeerConnection, routeTlsPeerConnection, type PeerPortHandlers } from './transport/stream.js';
+import { peerAddress } from './transport/peer-url.js';
+import { STREAM_ALPN, dialPlain, routePlainPeerConnection, routeTlsPeerConnection, type PeerPortHandlers } from './transport/stream.js';
 import { ReadIndexBatcher } from './read-index.js';
 import { WaitRegistry, type Outcome } from './wait.js';
 import { httpHandler } from './http.js';
@@ -641,21 +642,15 @@ function peerCredentials(url: string, tls: TlsMaterial | undefined, log: Logger)
  * material is self-signed). Undefined (use gRPC) for https:// without peer TLS material.
  */
 function dialPeerStream(url: string, tls: TlsMaterial | undefined, log: Logger): Socket | undefined {
-  if (!url.startsWith('https://')) return dialPlain(url);
+  const a = peerAddress(url);
+  if (!a.ok || !a.secure) return dialPlain(url);
   if (tls === undefined) return undefined;
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return undefined;
-  }
   tls.reloadIfChanged(log);
-  const host = hostOf(u);
   const verify = tls.verifyRemote;
   return tlsConnect({
-    host,
-    port: Number(u.port === '' ? 443 : u.port),
-    ...(isIP(host) === 0 ? { servername: host } : {}),
+    host: a.host,
+    port: a.port,
+    ...(isIP(a.host) === 0 ? { servername: a.host } : {}),
     secureContext: tls.dialContext(),
     ALPNProtocols: [STREAM_ALPN],
     ...(verify ? {} : { rejectUnauthorized: false, checkServerIdentity: () => undefined }),

@@ -275,22 +275,11 @@ export class Applier implements StateMachine {
   }
 
   /** One engine write of apply effects; the first one of a joined apply carries the log batch too. */
-  #engineWrite(ops: BatchOp[]): Promise<void> {
+  #engineWrite(ops: readonly BatchOp[]): Promise<void> {
     const logWrite = this.#logWrite;
     if (logWrite === undefined) return this.#o.engine.write(ops);
     this.#logWrite = undefined;
     return logWrite(ops);
-  }
-
-  /** mvcc.commit through #engineWrite: writes p.ops + extra, then makes p visible. */
-  async #commitMvcc(p: Prepared<unknown>, extra: readonly BatchOp[]): Promise<void> {
-    try {
-      await this.#engineWrite([...p.ops, ...extra]);
-    } catch (e) {
-      this.#o.mvcc.abortAll();
-      throw e;
-    }
-    this.#o.mvcc.markCommitted(p);
   }
 
   /** Marks `ctx` applied: now if nothing is waiting to be written, else when the batch is. */
@@ -382,11 +371,11 @@ export class Applier implements StateMachine {
       failpoint('apply-before-commit');
       const t0 = performance.now();
       if (this.#o.splitAppliedIndex === true) {
-        await this.#commitMvcc(fx.mvcc, ops);
+        await this.#o.mvcc.commit(fx.mvcc, { extraOps: ops, write: (w) => this.#engineWrite(w) });
         failpoint('apply-after-commit');
         await this.#o.engine.write([appliedIndexOp(ctx)]);
       } else {
-        await this.#commitMvcc(fx.mvcc, [...ops, appliedIndexOp(ctx)]);
+        await this.#o.mvcc.commit(fx.mvcc, { extraOps: [...ops, appliedIndexOp(ctx)], write: (w) => this.#engineWrite(w) });
       }
       this.#committed(t0);
       this.#durable = ctx.index;

@@ -15,7 +15,7 @@ import type { HelloResponse } from '../../proto/gen/berthpb/transport.js';
 import type { Message } from '../../raft/index.js';
 import { backoffDelay } from './backoff.js';
 import type { PeerActivity, TransportLimits, TransportLogger } from './options.js';
-import { peerTarget } from './peer-url.js';
+import { peerAddress } from './peer-url.js';
 import { uploadSnapshot } from './snapshot-sender.js';
 import { openStreamConduit, type Conduit } from './stream.js';
 import { PROTOCOL_VERSION, callHello, hex, openSendStream, refusalOf, type Refusal } from './wire.js';
@@ -174,7 +174,7 @@ export class Peer {
   sendSnapshot(m: Message): void {
     if (this.#state === 'stopped') return;
     const url = this.#url();
-    const target = url === undefined ? undefined : peerTarget(url);
+    const target = url === undefined ? undefined : peerAddress(url);
     if (this.#snapshot !== undefined || this.#state === 'refused' || target === undefined || !target.ok) {
       this.#ctx.logger.warn(
         { 'remote-peer-id': hex(this.id), state: this.#state, 'snapshot-in-flight': this.#snapshot !== undefined },
@@ -276,7 +276,7 @@ export class Peer {
     this.#abandon();
     const gen = this.#gen;
     const url = this.#url();
-    const target = url === undefined ? undefined : peerTarget(url);
+    const target = url === undefined ? undefined : peerAddress(url);
     if (target === undefined || !target.ok) {
       const msg = target === undefined ? 'transport: peer has no URLs' : target.message;
       this.#refuse(`bad-url/${url ?? ''}`, 'invalid peer URL', { url, error: msg });

@@ -165,7 +165,7 @@ export class Receiver {
    * Checks and delivers one encoded RaftBatch (from either path). Returns why the stream must end,
    * or undefined; `from` is the sender once a batch named it.
    */
-  #accept(bytes: Uint8Array, byteLength: number, stream: { from: bigint | undefined }): Refused | undefined {
+  #accept(bytes: Uint8Array, stream: { from: bigint | undefined }): Refused | undefined {
     let batch: RaftBatch;
     try {
       batch = RaftBatch.decode(bytes);
@@ -177,7 +177,7 @@ export class Receiver {
     if (batch.to !== this.#o.memberId) return this.#refuseMember(batch.to);
     if (this.#o.isRemoved(batch.from)) return this.#refuseRemoved(batch.from);
     stream.from = batch.from;
-    this.#o.bytesReceived(batch.from, byteLength);
+    this.#o.bytesReceived(batch.from, bytes.byteLength);
     const msgs: Message[] = [];
     for (const pm of batch.messages) {
       const m = messageFromPb(pm);
@@ -223,7 +223,7 @@ export class Receiver {
       if (finished) return;
       // Decode from a plain Uint8Array view: the entries' bytes are subarrays of it, and raft and
       // apply should see Uint8Array, not Buffer (which compares and serialises differently).
-      const refused = this.#accept(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), buf.byteLength, stream);
+      const refused = this.#accept(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), stream);
       if (refused !== undefined) return finish(asStatus(refused));
       batches++;
     });
@@ -262,7 +262,7 @@ export class Receiver {
     this.#active.add(stop);
     const reader = new FrameReader(MAX_FRAME_BYTES, (f) => {
       if (finished) return;
-      const refused = this.#accept(f, f.byteLength, stream);
+      const refused = this.#accept(f, stream);
       if (refused !== undefined) finish(refused);
     });
     const onData = (chunk: Uint8Array): void => {

@@ -14,6 +14,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { peerAddress } from './peer-url.js';
 import type { Refusal } from './wire.js';
 
 /** First bytes of a raft stream on a plain-text peer port (HTTP/2 starts with "PRI * HTTP/2.0"). */
@@ -237,17 +238,7 @@ const KEEPALIVE_MS = 30_000;
  * material, so without a dialer from the composition root such peers get the gRPC Send stream.
  */
 export function dialPlain(url: string): Socket | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return undefined;
-  }
-  if (u.protocol !== 'http:' || u.hostname === '') return undefined;
-  return connect({ host: hostOf(u), port: Number(u.port === '' ? 80 : u.port) });
-}
-
-/** A URL's hostname without IPv6 brackets. */
-export function hostOf(u: URL): string {
-  return u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  const a = peerAddress(url);
+  if (!a.ok || a.secure) return undefined;
+  return connect({ host: a.host, port: a.port });
 }

@@ -92,6 +92,8 @@ export interface CommitOptions {
   readonly extraOps?: readonly BatchOp[];
   /** fsync before resolving. Default false (raft's log is the durable record). */
   readonly sync?: boolean;
+  /** Writes the batch instead of the store's engine (e.g. together with other ops); `sync` is then the writer's. */
+  readonly write?: (ops: readonly BatchOp[]) => Promise<void>;
 }
 
 export interface DbSize {
@@ -616,7 +618,7 @@ export class MvccStore {
     this.#expect(p);
     const ops = opts.extraOps === undefined ? p.ops : [...p.ops, ...opts.extraOps];
     try {
-      await this.#db.write(ops, opts.sync === true ? { sync: true } : {});
+      await (opts.write !== undefined ? opts.write(ops) : this.#db.write(ops, opts.sync === true ? { sync: true } : {}));
     } catch (e) {
       this.abortAll();
       throw e;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backoffDelay } from '../../../pkg/server/transport/backoff.js';
-import { peerTarget } from '../../../pkg/server/transport/peer-url.js';
+import { peerAddress } from '../../../pkg/server/transport/peer-url.js';
 
 test('reconnect backoff doubles from 100 ms to 5 s with equal jitter', () => {
   const at = (attempt: number, r: number): number => backoffDelay(attempt, { baseMs: 100, maxMs: 5000, random: () => r });
@@ -10,11 +10,11 @@ test('reconnect backoff doubles from 100 ms to 5 s with equal jitter', () => {
 });
 
 test('peer URLs become grpc targets; anything else is an error value', () => {
-  assert.deepEqual(peerTarget('http://127.0.0.1:2380'), { ok: true, target: '127.0.0.1:2380' });
-  assert.deepEqual(peerTarget('https://[::1]:2380'), { ok: true, target: '[::1]:2380' });
-  assert.deepEqual(peerTarget('http://node-1.example'), { ok: true, target: 'node-1.example:80' });
-  assert.equal(peerTarget('unix:///tmp/x').ok, false);
-  const bad = peerTarget('not a url');
+  assert.deepEqual(peerAddress('http://127.0.0.1:2380'), { ok: true, secure: false, host: '127.0.0.1', port: 2380, target: '127.0.0.1:2380' });
+  assert.deepEqual(peerAddress('https://[::1]:2380'), { ok: true, secure: true, host: '::1', port: 2380, target: '[::1]:2380' });
+  assert.deepEqual(peerAddress('http://node-1.example'), { ok: true, secure: false, host: 'node-1.example', port: 80, target: 'node-1.example:80' });
+  assert.equal(peerAddress('unix:///tmp/x').ok, false);
+  const bad = peerAddress('not a url');
   assert.ok(!bad.ok);
   assert.equal(bad.message, 'transport: invalid peer URL "not a url"');
 });
