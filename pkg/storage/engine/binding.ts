@@ -47,6 +47,9 @@ export interface NativeIteratorOptions extends NativeRange {
   highWaterMark: number;
 }
 
+/** A native WriteBatch (an external; freed when collected). */
+export type NativeBatch = { readonly __nativeBatch: unique symbol };
+
 export type NativeOp =
   | { type: 'put'; key: Buffer; value: Buffer }
   | { type: 'del'; key: Buffer };
@@ -75,6 +78,11 @@ export interface NativeBinding {
   /** `entries` is [value_n, key_n, ..., value_1, key_1] (reversed, for pop()); `finished` when exhausted. */
   iterator_next(it: NativeIterator, cb: (err: Error | null, entries: Buffer[] | undefined, finished: boolean) => void): void;
   batch_do(db: NativeDb, ops: NativeOp[], options: { sync: boolean }, cb: Callback): void;
+  /** A native WriteBatch filled by batch_put/batch_del: one N-API call per op, no op objects. */
+  batch_init(db: NativeDb): NativeBatch;
+  batch_put(batch: NativeBatch, key: Buffer, value: Buffer): void;
+  batch_del(batch: NativeBatch, key: Buffer): void;
+  batch_write(batch: NativeBatch, options: { sync: boolean }, cb: Callback): void;
 }
 
 const require = createRequire(import.meta.url);
