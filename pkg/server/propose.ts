@@ -5,6 +5,7 @@
  * 'stopped' at shutdown.
  */
 import { Command, type RequestHeader } from '../proto/gen/berthpb/command.js';
+import { encodeMessage } from '../proto/encode.js';
 import { berthError } from '../errors/index.js';
 import type { IdGenerator } from './ids.js';
 import type { RaftNode } from './raft-node.js';
@@ -34,7 +35,7 @@ export class Proposer {
     const o = this.#o;
     if (o.waits.size >= o.maxPending) return { ok: false, error: berthError('tooManyRequests') };
     const id = o.ids.next();
-    const data = Command.encode({ id, header, request }).finish();
+    const data = encodeMessage(Command, { id, header, request });
     if (data.byteLength > o.maxRequestBytes) return { ok: false, error: berthError('requestTooLarge') };
     const result = o.waits.register<T>(id, o.timeoutMs);
     const r = o.node.propose(data);

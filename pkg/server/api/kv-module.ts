@@ -1,5 +1,13 @@
 /** Wires the KV service and its apply handlers into a member. */
-import { KVService } from '../../proto/gen/etcdserverpb/rpc.js';
+import {
+  CompactionResponse,
+  DeleteRangeResponse,
+  KVService,
+  PutResponse,
+  RangeResponse,
+  TxnResponse,
+} from '../../proto/gen/etcdserverpb/rpc.js';
+import { encodeToBuffer } from '../../proto/encode.js';
 import { kvHandlers } from '../apply/kv.js';
 import type { ServiceModule } from '../services.js';
 import { kvService } from './kv.js';
@@ -7,6 +15,16 @@ import { spaceQuota } from '../alarm/space-quota.js';
 import { mvccOpCounter } from '../apply/op-counts.js';
 import { memberMetrics } from './metrics-registry.js';
 import { trackKeyCount } from './key-count.js';
+
+/** The KV service with its responses encoded through the shared writer (pkg/proto/encode.ts). */
+const KV_SERVICE: typeof KVService = {
+  ...KVService,
+  range: { ...KVService.range, responseSerialize: (v: RangeResponse) => encodeToBuffer(RangeResponse, v) },
+  put: { ...KVService.put, responseSerialize: (v: PutResponse) => encodeToBuffer(PutResponse, v) },
+  deleteRange: { ...KVService.deleteRange, responseSerialize: (v: DeleteRangeResponse) => encodeToBuffer(DeleteRangeResponse, v) },
+  txn: { ...KVService.txn, responseSerialize: (v: TxnResponse) => encodeToBuffer(TxnResponse, v) },
+  compact: { ...KVService.compact, responseSerialize: (v: CompactionResponse) => encodeToBuffer(CompactionResponse, v) },
+};
 
 export const kvModule: ServiceModule = {
   name: 'kv',
@@ -21,7 +39,7 @@ export const kvModule: ServiceModule = {
     ctx.registerHandler('txn', h.txn);
     ctx.registerHandler('compaction', h.compaction);
     grpcServer.addService(
-      KVService,
+      KV_SERVICE,
       kvService({
         mvcc: ctx.mvcc,
         proposer: { propose: (r) => ctx.propose(r) },

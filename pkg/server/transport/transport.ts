@@ -15,6 +15,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { RaftBatch } from '../../proto/gen/berthpb/transport.js';
+import { encodeMessage } from '../../proto/encode.js';
 import type * as pb from '../../proto/gen/berthpb/raft.js';
 import type { Message } from '../../raft/index.js';
 import type { Transport } from '../raft-node.js';
@@ -181,7 +182,7 @@ export class PeerTransport implements Transport {
     for (const [to, g] of groups) {
       const peer = this.#peers.get(to) as Peer;
       for (const messages of g.batches) {
-        const bytes = RaftBatch.encode({ clusterId: this.#o.clusterId, from: this.#o.memberId, to, messages }).finish();
+        const bytes = encodeMessage(RaftBatch, { clusterId: this.#o.clusterId, from: this.#o.memberId, to, messages });
         const b: EncodedBatch = { bytes, count: messages.length };
         peer.enqueue(b);
       }

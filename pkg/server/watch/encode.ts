@@ -8,6 +8,7 @@
  * the watch_id differ per watcher.
  */
 import { WatchResponse, type ResponseHeader } from '../../proto/gen/etcdserverpb/rpc.js';
+import { encodeToBuffer } from '../../proto/encode.js';
 import type * as pb from '../../proto/gen/etcdserverpb/rpc.js';
 import type { Event } from '../../storage/mvcc/index.js';
 import { eventToPb } from '../convert.js';
@@ -25,7 +26,7 @@ const EMPTY: pb.WatchResponse = {
 
 /** A whole response (control messages: created, canceled, progress, compacted). */
 export function encodeResponse(r: Partial<pb.WatchResponse>): Buffer {
-  return Buffer.from(WatchResponse.encode({ ...EMPTY, ...r }).finish());
+  return encodeToBuffer(WatchResponse, { ...EMPTY, ...r });
 }
 
 const NOTHING = Buffer.alloc(0);
