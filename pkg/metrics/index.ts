@@ -11,3 +11,4 @@ export {
   type NetworkMetrics,
   type ServerMetrics,
 } from './metrics.js';
+export { tally, type Tally } from './tally.js';

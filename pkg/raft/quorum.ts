@@ -16,11 +16,23 @@ const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 export function majorityCommitted(voters: ReadonlySet<NodeId>, ackedIndex: (id: NodeId) => number | undefined): number {
   const n = voters.size;
   if (n === 0) return UNBOUNDED;
-  const acked: number[] = [];
-  for (const id of voters) acked.push(ackedIndex(id) ?? 0);
-  acked.sort((a, b) => b - a);
-  return acked[n >> 1] ?? 0;
+  // Insertion sort (descending) into a reused array: a leader runs this for every append response, and
+  // Array.prototype.sort allocates its own work space each call. Voters are a handful.
+  const acked = scratch;
+  let k = 0;
+  for (const id of voters) {
+    const v = ackedIndex(id) ?? 0;
+    let j = k++;
+    while (j > 0 && (acked[j - 1] as number) < v) {
+      acked[j] = acked[j - 1] as number;
+      j--;
+    }
+    acked[j] = v;
+  }
+  return acked[n >> 1] as number;
 }
+
+const scratch: number[] = [];
 
 export function majorityVoteResult(voters: ReadonlySet<NodeId>, votes: ReadonlyMap<NodeId, boolean>): VoteResult {
   if (voters.size === 0) return 'won';

@@ -5,7 +5,7 @@
  */
 import type { Server, ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import type { Metrics } from '../metrics/index.js';
+import { tally, type Metrics } from '../metrics/index.js';
 import type { WriteInfo } from '../storage/wal/index.js';
 import type { TransportMetrics } from './transport/index.js';
 
@@ -134,8 +134,8 @@ export async function* timedSnapshot(source: AsyncIterable<Uint8Array>, m: Metri
  * dispatched in-process without gRPC encoding and are not counted.
  */
 export function countClientGrpcBytes(server: Server, m: Metrics): void {
-  const sent = m.network.clientGrpcSentBytes;
-  const received = m.network.clientGrpcReceivedBytes;
+  const sent = tally(m.network.clientGrpcSentBytes);
+  const received = tally(m.network.clientGrpcReceivedBytes);
   const add = server.addService.bind(server);
   server.addService = (service: ServiceDefinition, implementation: UntypedServiceImplementation): void => {
     const counted: Record<string, ServiceDefinition[string]> = {};

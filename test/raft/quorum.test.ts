@@ -16,6 +16,25 @@ describe('quorum arithmetic', () => {
     assert.equal(majorityCommitted(set(1n), (id) => m.get(id)), 5);
   });
 
+  it('majority commit index matches sorting every ack, for sizes 1..9 in any order (seeded)', () => {
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let round = 0; round < 2000; round++) {
+      const n = 1 + rnd(9);
+      const acks = new Map<bigint, number>();
+      const ids: bigint[] = [];
+      for (let i = 0; i < n; i++) {
+        ids.push(BigInt(i + 1));
+        if (rnd(5) > 0) acks.set(BigInt(i + 1), rnd(4) === 0 ? 7 : rnd(100)); // ties, and missing acks
+      }
+      const want = ids.map((id) => acks.get(id) ?? 0).sort((a, b) => b - a)[n >> 1];
+      assert.equal(majorityCommitted(new Set(ids), (id) => acks.get(id)), want, `round ${round}: acks ${[...acks.values()].join(',')} of ${n}`);
+    }
+  });
+
   it('joint commit index is the minimum of both majorities', () => {
     const m = new Map([[1n, 9], [2n, 9], [3n, 1], [4n, 2], [5n, 2]]);
     assert.equal(jointCommitted([set(1n, 2n, 3n), set(3n, 4n, 5n)], (id) => m.get(id)), 2);

@@ -13,7 +13,7 @@ import { spaceQuota } from '../alarm/space-quota.js';
 import { healthRoutes } from './metrics-health.js';
 import { memberMetrics, proposalStats, runScrapeHooks } from './metrics-registry.js';
 import { Counter, Gauge, type Histogram } from 'prom-client';
-import { GRPC_CODE_LABELS, type Metrics } from '../../metrics/index.js';
+import { GRPC_CODE_LABELS, tally, type Metrics, type Tally } from '../../metrics/index.js';
 import { observeCalls, type CallObserver, type CallType } from '../gateway/unary-registry.js';
 
 /** Sets the gauges that mirror live state; called before each scrape. */
@@ -36,12 +36,12 @@ function refresh(ctx: MemberContext): void {
 
 interface MethodChildren {
   readonly labels: { readonly grpc_type: CallType; readonly grpc_service: string; readonly grpc_method: string };
-  readonly started: Counter.Internal;
-  readonly msgReceived: Counter.Internal;
-  readonly msgSent: Counter.Internal;
+  readonly started: Tally;
+  readonly msgReceived: Tally;
+  readonly msgSent: Tally;
   readonly handling: Histogram.Internal<'grpc_type' | 'grpc_service' | 'grpc_method'> | undefined;
   /** By gRPC code, bound on first use. */
-  readonly handled: (Counter.Internal | undefined)[];
+  readonly handled: (Tally | undefined)[];
 }
 
 /** At most this many client_api_version values get a cached child (clients choose the value). */
@@ -50,11 +50,12 @@ const MAX_CACHED_API_VERSIONS = 16;
 /**
  * go-grpc-prometheus's grpc_server_* (handling_seconds only with --metrics=extensive, as etcd) and
  * etcd's etcd_server_client_requests_total (type "unary" or "stream", client_api_version from the
- * client's `client-api-version` metadata, "unknown" without it). Children are bound once per method.
+ * client's `client-api-version` metadata, "unknown" without it). Tallies (pkg/metrics/tally.ts) are
+ * made once per method, so a call costs additions, not prom-client's label hashing.
  */
 function grpcObserver(m: Metrics, extensive: boolean): CallObserver {
   const methods = new Map<string, MethodChildren>();
-  const requests = { unary: new Map<string, Counter.Internal>(), stream: new Map<string, Counter.Internal>() };
+  const requests = { unary: new Map<string, Tally>(), stream: new Map<string, Tally>() };
   const method = (path: string, type: CallType): MethodChildren => {
     let c = methods.get(path);
     if (c === undefined) {
@@ -62,9 +63,9 @@ function grpcObserver(m: Metrics, extensive: boolean): CallObserver {
       const labels = { grpc_type: type, grpc_service: path.slice(1, slash), grpc_method: path.slice(slash + 1) };
       c = {
         labels,
-        started: m.grpc.started.labels(labels),
-        msgReceived: m.grpc.msgReceived.labels(labels),
-        msgSent: m.grpc.msgSent.labels(labels),
+        started: tally(m.grpc.started, labels),
+        msgReceived: tally(m.grpc.msgReceived, labels),
+        msgSent: tally(m.grpc.msgSent, labels),
         handling: extensive ? m.grpc.handlingSeconds.labels(labels) : undefined,
         handled: [],
       };
@@ -78,7 +79,7 @@ function grpcObserver(m: Metrics, extensive: boolean): CallObserver {
     if (c === undefined) {
       const labels = { type, client_api_version: version };
       if (cache.size >= MAX_CACHED_API_VERSIONS) return m.server.clientRequests.inc(labels);
-      cache.set(version, (c = m.server.clientRequests.labels(labels)));
+      cache.set(version, (c = tally(m.server.clientRequests, labels)));
     }
     c.inc();
   };
@@ -91,7 +92,7 @@ function grpcObserver(m: Metrics, extensive: boolean): CallObserver {
     const t0 = c.handling === undefined ? 0 : performance.now();
     return (code) => {
       let h = c.handled[code];
-      if (h === undefined) c.handled[code] = h = m.grpc.handled.labels({ ...c.labels, grpc_code: GRPC_CODE_LABELS[code] ?? 'Unknown' });
+      if (h === undefined) c.handled[code] = h = tally(m.grpc.handled, { ...c.labels, grpc_code: GRPC_CODE_LABELS[code] ?? 'Unknown' });
       h.inc();
       if (type === 'unary' && code === 0) c.msgSent.inc();
       c.handling?.observe((performance.now() - t0) / 1000);

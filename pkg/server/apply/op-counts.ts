@@ -9,14 +9,17 @@
  * Where etcd stops evaluating a txn's compares at the first false one, berth counts every compare of
  * each txn on the executed path (the response does not say which compare failed).
  */
-import type { Metrics } from '../../metrics/index.js';
+import { tally as hotCounter, type Metrics } from '../../metrics/index.js';
 import type { RequestOp, ResponseOp, TxnRequest, TxnResponse } from '../../storage/mvcc/index.js';
 
 /** One storage transaction's calls ended. */
 export type OpCounter = (ranges: number, puts: number, deletes: number) => void;
 
 export function mvccOpCounter(m: Metrics): OpCounter {
-  const { rangeTotal, putTotal, deleteTotal, txnTotal } = m.mvcc;
+  const rangeTotal = hotCounter(m.mvcc.rangeTotal);
+  const putTotal = hotCounter(m.mvcc.putTotal);
+  const deleteTotal = hotCounter(m.mvcc.deleteTotal);
+  const txnTotal = hotCounter(m.mvcc.txnTotal);
   return (ranges, puts, deletes) => {
     if (ranges > 0) rangeTotal.inc(ranges);
     if (puts > 0) putTotal.inc(puts);
