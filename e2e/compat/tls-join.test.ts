@@ -105,10 +105,12 @@ test('members join over https peer URLs with peer TLS (a voter, a learner promot
     assert.equal(put.code, 0, put.stderr);
     const get = await etcdctl(m0.endpoint, ['get', 'joined', '--print-value-only']);
     assert.equal(get.stdout, 'over-tls\n', get.stderr);
-    // Raft messages between them travel on TLS raft streams (ALPN berth-raft/1), not the gRPC fallback.
+    // Raft messages between them travel on TLS raft streams (ALPN berth-raft/1), not the gRPC fallback,
+    // and each side logs the other's version (the etcd version it emulates, like etcd's server version).
     for (const m of [m0, m1]) {
       const active = m.output().split('\n').filter((l) => l.includes('"msg":"peer became active"'));
       assert.ok(active.length > 0 && active.every((l) => l.includes('"stream":"stream"')), active.join('\n'));
+      assert.ok(active.every((l) => /"remote-version":"3\.\d+\.\d+"/.test(l)), active.join('\n'));
     }
 
     // A learner joins the same way; promoting it through a follower forwards the call to the leader

@@ -262,6 +262,7 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
       credentials: (url) => peerCredentials(url, peerTls, tlsLog),
       dialStream: (url) => dialPeerStream(url, peerTls, tlsLog),
       acceptsStreams: true,
+      serverVersion: cfg.emulatedEtcdVersion,
     });
 
     let fatal: (err: unknown) => void = () => {};
