@@ -55,7 +55,7 @@ export function renderMarkdown(res: Results): string {
     `- **Date**: ${m.date} (finished ${res.finished})`,
     `- **Machine**: ${String(m.nproc)} cores (${m.cpuModel}), ${String(m.memoryGiB)} GiB memory; data dirs in ${m.disk}; Node ${m.node}`,
     `- **Load average** at start: ${m.loadAvgAtStart.join(', ')}; at end: ${res.loadAvgAtEnd.join(', ')} (1, 5, 15 min). **The machine is shared and noisy**: its 2 cores run other engineers' builds and tests at the same time, so absolute numbers move a lot between runs; compare the berth/etcd ratios of one run, and treat differences under ~30% as noise.`,
-    `- **etcd**: ${m.etcd} (Debian \`etcd-server\`). **Load generator**: ${res.tool}; kube-shaped workload: \`e2e/bench/kube.ts\` (grpc-js).`,
+    `- **etcd**: ${m.etcd} (${res.etcdSource ?? 'Debian \`etcd-server\`'}). **Load generator**: ${res.tool}; kube-shaped workload: \`e2e/bench/kube.ts\` (grpc-js).`,
     `- **Both servers, one after the other, same flags**: \`${res.serverFlags.join(' ')}\`, fsync on (the default of both), data dir under the same temp directory, loopback only.`,
     `- Ratios: throughput and value columns are berth ÷ etcd (throughput: higher is better for berth; latency, memory, time: lower is better for berth).`,
     '',

@@ -31,6 +31,8 @@ export interface Results {
   readonly loadAvgAtEnd: readonly number[];
   readonly finished: string;
   readonly tool: string;
+  /** Where the etcd binary came from (absent in results written before it was recorded: Debian's). */
+  readonly etcdSource?: string;
   readonly serverFlags: readonly string[];
   readonly rows: readonly Row[];
   readonly notes: readonly string[];

@@ -8,6 +8,7 @@
  *   --render=FILE (no run: re-render the markdown of a results JSON into docs/ or --out-dir).
  * Every load is bounded in count and time; servers listen on 127.0.0.1 only.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,8 +35,22 @@ function toolName(): string {
 }
 const repoRoot = findRepoRoot();
 
+/** The etcd to compare with, and where it came from (for the report). */
+function etcdBinary(which: 'current' | 'debian'): { bin: string; source: string } {
+  const given = process.env['ETCD_BIN'];
+  if (given !== undefined && given !== '') return { bin: given, source: `\`${given}\` ($ETCD_BIN)` };
+  if (which === 'debian') return { bin: 'etcd', source: 'Debian `etcd-server`' };
+  const script = join(repoRoot, 'e2e/bench/build-etcd.sh');
+  const r = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60_000 });
+  const bin = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || bin === '') throw new Error(`build-etcd.sh failed (status ${String(r.status)}): ${r.stdout}`);
+  return { bin, source: 'go.etcd.io/etcd/server/v3 built from the Go module proxy by e2e/bench/build-etcd.sh' };
+}
+
 interface Args {
   readonly mode: Mode;
+  /** current: etcd built from the Go module proxy (build-etcd.sh); debian: /usr/bin/etcd. $ETCD_BIN overrides both. */
+  readonly etcd: 'current' | 'debian';
   readonly flavors: readonly Flavor[];
   readonly only: ReadonlySet<string> | undefined;
   readonly bulk: boolean;
@@ -47,8 +62,12 @@ function parseArgs(argv: readonly string[]): Args {
   const val = (name: string): string | undefined => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const flavors = (val('flavors') ?? 'etcd,berth').split(',').filter((x): x is Flavor => x === 'etcd' || x === 'berth');
   const only = val('only');
+  const mode: Mode = argv.includes('--smoke') ? 'smoke' : 'full';
+  const etcd = val('etcd') ?? (mode === 'smoke' ? 'debian' : 'current');
+  if (etcd !== 'current' && etcd !== 'debian') throw new Error(`--etcd must be current or debian, got ${etcd}`);
   return {
-    mode: argv.includes('--smoke') ? 'smoke' : 'full',
+    mode,
+    etcd,
     flavors,
     only: only === undefined ? undefined : new Set(only.split(',')),
     bulk: !argv.includes('--no-bulk'),
@@ -275,7 +294,10 @@ async function main(): Promise<void> {
     return;
   }
   const s = sizes(a.mode);
-  const machine = describeMachine(process.env['ETCD_BIN'] ?? 'etcd');
+  const etcd = etcdBinary(a.etcd);
+  // The compat server helpers (e2e/compat/support/servers.ts) start etcd from $ETCD_BIN.
+  process.env['ETCD_BIN'] = etcd.bin;
+  const machine = describeMachine(etcd.bin);
   log(`mode ${a.mode}; load average ${machine.loadAvgAtStart.join(' ')}; building/finding the benchmark tool`);
   const bin = benchmarkBinary();
   const services = await berthServices();
@@ -291,6 +313,7 @@ async function main(): Promise<void> {
       loadAvgAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
       finished: new Date().toISOString(),
       tool: toolName(),
+      etcdSource: etcd.source,
       serverFlags: SERVER_FLAGS,
       rows: t.rows,
       notes,

@@ -34,6 +34,7 @@ test('npm run bench -- --smoke measures every scenario on etcd and berth', { tim
 
     const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
     assert.equal(res.mode, 'smoke');
+    assert.equal(res.etcdSource, 'Debian `etcd-server`', 'smoke runs compare with the packaged etcd (no Go build of etcd in CI)');
     assert.deepEqual(res.notes.filter((n) => /failed/.test(n)), [], 'no step of the run failed');
     const groups = new Set(res.rows.map((r) => r.group));
     assert.deepEqual([...groups].sort(), ['cluster3', 'kube', 'kv', 'memory']);
