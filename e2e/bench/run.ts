@@ -8,7 +8,6 @@
  *   --render=FILE (no run: re-render the markdown of a results JSON into docs/ or --out-dir).
  * Every load is bounded in count and time; servers listen on 127.0.0.1 only.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,7 +20,7 @@ import { memoryOf, pidListeningOn, settledMemoryOf } from './proc.js';
 import { renderMarkdown } from './report.js';
 import type { Group, Measure, Results, Row } from './results.js';
 import { bulkLoad, singleMemberScenarios, sizes, threeMemberScenarios, type Mode, type Sizes, type ToolScenario } from './scenarios.js';
-import { benchmarkBinary, runTool } from './tool.js';
+import { benchmarkBinary, goBinary, runTool } from './tool.js';
 
 const SERVER_FLAGS = ['--heartbeat-interval', '100', '--election-timeout', '1000', '--snapshot-count', '100000', '--quota-backend-bytes', String(8 * 2 ** 30)];
 function toolName(): string {
@@ -40,11 +39,7 @@ function etcdBinary(which: 'current' | 'debian'): { bin: string; source: string 
   const given = process.env['ETCD_BIN'];
   if (given !== undefined && given !== '') return { bin: given, source: `\`${given}\` ($ETCD_BIN)` };
   if (which === 'debian') return { bin: 'etcd', source: 'Debian `etcd-server`' };
-  const script = join(repoRoot, 'e2e/bench/build-etcd.sh');
-  const r = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60_000 });
-  const bin = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || bin === '') throw new Error(`build-etcd.sh failed (status ${String(r.status)}): ${r.stdout}`);
-  return { bin, source: 'go.etcd.io/etcd/server/v3 built from the Go module proxy by e2e/bench/build-etcd.sh' };
+  return { bin: goBinary('build-etcd.sh'), source: 'go.etcd.io/etcd/server/v3 built from the Go module proxy by e2e/bench/build-etcd.sh' };
 }
 
 interface Args {

@@ -17,13 +17,20 @@ export interface ToolSummary {
 
 export type ToolResult = { readonly ok: true; readonly summary: ToolSummary; readonly wallSec: number } | { readonly ok: false; readonly error: string; readonly wallSec: number };
 
-/** Builds (or finds in the cache) the benchmark binary; throws with the build's output if it fails. */
-export function benchmarkBinary(): string {
-  const script = join(repoRoot(), 'e2e/bench/build-tool.sh');
-  const r = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60_000 });
+/**
+ * Runs one of the Go build scripts next to this file (build-tool.sh, build-etcd.sh: both build-go.sh)
+ * and returns the binary's path, built or found in the cache; throws with the build's output if it fails.
+ */
+export function goBinary(script: 'build-tool.sh' | 'build-etcd.sh'): string {
+  const r = spawnSync('bash', [join(repoRoot(), 'e2e/bench', script)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 15 * 60_000 });
   const bin = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || bin === '') throw new Error(`build-tool.sh failed (status ${String(r.status)}): ${r.stdout}`);
+  if (r.status !== 0 || bin === '') throw new Error(`${script} failed (status ${String(r.status)}): ${r.stdout}`);
   return bin;
+}
+
+/** Builds (or finds in the cache) the benchmark binary. */
+export function benchmarkBinary(): string {
+  return goBinary('build-tool.sh');
 }
 
 /** Parses one `Summary:` block (the last one if `section` is not given, else the one after that header). */

@@ -9,17 +9,17 @@
  * Where etcd stops evaluating a txn's compares at the first false one, berth counts every compare of
  * each txn on the executed path (the response does not say which compare failed).
  */
-import { tally as hotCounter, type Metrics } from '../../metrics/index.js';
+import { tally, type Metrics } from '../../metrics/index.js';
 import type { RequestOp, ResponseOp, TxnRequest, TxnResponse } from '../../storage/mvcc/index.js';
 
 /** One storage transaction's calls ended. */
 export type OpCounter = (ranges: number, puts: number, deletes: number) => void;
 
 export function mvccOpCounter(m: Metrics): OpCounter {
-  const rangeTotal = hotCounter(m.mvcc.rangeTotal);
-  const putTotal = hotCounter(m.mvcc.putTotal);
-  const deleteTotal = hotCounter(m.mvcc.deleteTotal);
-  const txnTotal = hotCounter(m.mvcc.txnTotal);
+  const rangeTotal = tally(m.mvcc.rangeTotal);
+  const putTotal = tally(m.mvcc.putTotal);
+  const deleteTotal = tally(m.mvcc.deleteTotal);
+  const txnTotal = tally(m.mvcc.txnTotal);
   return (ranges, puts, deletes) => {
     if (ranges > 0) rangeTotal.inc(ranges);
     if (puts > 0) putTotal.inc(puts);
@@ -36,7 +36,7 @@ function readOnly(ops: readonly RequestOp[] | undefined): boolean {
   return true;
 }
 
-interface Tally {
+interface TxnCalls {
   compares: number;
   ranges: number;
   puts: number;
@@ -44,7 +44,7 @@ interface Tally {
 }
 
 /** Walks the executed path: the branch the response took, and nested txns inside it. */
-function tally(req: TxnRequest, res: TxnResponse, t: Tally): void {
+function walkTxn(req: TxnRequest, res: TxnResponse, t: TxnCalls): void {
   t.compares += req.compare?.length ?? 0;
   const ops = (res.succeeded ? req.success : req.failure) ?? [];
   res.responses.forEach((r: ResponseOp, i) => {
@@ -53,15 +53,15 @@ function tally(req: TxnRequest, res: TxnResponse, t: Tally): void {
     else if ('responseDeleteRange' in r) t.deletes++;
     else {
       const op = ops[i];
-      if (op !== undefined && 'requestTxn' in op) tally(op.requestTxn, r.responseTxn, t);
+      if (op !== undefined && 'requestTxn' in op) walkTxn(op.requestTxn, r.responseTxn, t);
     }
   });
 }
 
 /** Counts an applied (or served) Txn request with its response. */
 export function countTxn(req: TxnRequest, res: TxnResponse, count: OpCounter): void {
-  const t: Tally = { compares: 0, ranges: 0, puts: 0, deletes: 0 };
-  tally(req, res, t);
+  const t: TxnCalls = { compares: 0, ranges: 0, puts: 0, deletes: 0 };
+  walkTxn(req, res, t);
   if (readOnly(req.success) && readOnly(req.failure)) return count(t.compares + t.ranges, 0, 0);
   count(t.compares, 0, 0);
   count(t.ranges, t.puts, t.deletes);

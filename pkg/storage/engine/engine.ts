@@ -7,7 +7,7 @@
  * previous write. Reads see every write whose promise has resolved.
  */
 import { mkdir } from 'node:fs/promises';
-import { native, type NativeBatch, type NativeDb, type NativeOp, type NativeRange } from './binding.js';
+import { native, type NativeDb, type NativeOp, type NativeRange } from './binding.js';
 import { Cursor, type KeyValue } from './cursor.js';
 import type { BatchOp, WriteOptions } from './batch.js';
 import { EngineError, fromNative } from './errors.js';
@@ -85,10 +85,14 @@ const NO_SYNC = { sync: false };
  */
 const CHAINED_BATCH_MAX_BYTES = 1 << 20;
 
-function opBytes(ops: readonly BatchOp[]): number {
+/** Whether `ops` can go through a chained batch: no delRange (it needs expanding) and at most CHAINED_BATCH_MAX_BYTES. */
+function chainable(ops: readonly BatchOp[]): boolean {
   let n = 0;
-  for (const op of ops) n += op.type === 'put' ? op.key.byteLength + op.value.byteLength : op.type === 'del' ? op.key.byteLength : 0;
-  return n;
+  for (const op of ops) {
+    if (op.type === 'delRange') return false;
+    n += op.key.byteLength + (op.type === 'put' ? op.value.byteLength : 0);
+  }
+  return n <= CHAINED_BATCH_MAX_BYTES;
 }
 
 function key(u: Uint8Array): Buffer {
@@ -238,25 +242,17 @@ export class Engine {
   async write(ops: readonly BatchOp[], opts: WriteOptions = {}): Promise<void> {
     failpoint('engine-write');
     const db = this.#open();
-    if (this.#powerLoss === undefined && opBytes(ops) <= CHAINED_BATCH_MAX_BYTES) {
+    if (ops.length === 0) return;
+    if (this.#powerLoss === undefined && chainable(ops)) {
       // The common case: the ops go straight into a native WriteBatch, one binding call each (half the
-      // main-thread cost of batch_do, which reads a JS object per op). A delRange needs the expansion
-      // below; the partly filled native batch is then dropped unwritten.
-      const batch = ops.length > 0 ? native.batch_init(db) : undefined;
-      let plain = true;
+      // main-thread cost of batch_do, which reads a JS object per op).
+      const batch = native.batch_init(db);
       for (const op of ops) {
-        if (op.type === 'put') native.batch_put(batch as NativeBatch, key(op.key), buf(op.value));
-        else if (op.type === 'del') native.batch_del(batch as NativeBatch, key(op.key));
-        else {
-          plain = false;
-          break;
-        }
+        if (op.type === 'put') native.batch_put(batch, key(op.key), buf(op.value));
+        else if (op.type === 'del') native.batch_del(batch, key(op.key));
       }
-      if (plain) {
-        if (batch === undefined) return;
-        const o = opts.sync === true ? SYNC : NO_SYNC;
-        return new Promise<void>((resolve, reject) => native.batch_write(batch, o, settle(resolve, reject)));
-      }
+      const o = opts.sync === true ? SYNC : NO_SYNC;
+      return new Promise<void>((resolve, reject) => native.batch_write(batch, o, settle(resolve, reject)));
     }
     const out: NativeOp[] = [];
     for (const op of ops) {
