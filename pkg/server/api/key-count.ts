@@ -27,7 +27,14 @@ export function trackKeyCount(ctx: MemberContext, gauge: Gauge): void {
     base = undefined;
     pending = [];
     overflow = false;
-    const r = await ctx.mvcc.range({ key: ALL, rangeEnd: ALL, countOnly: true });
+    // The store may close under the count (the member stopping while it starts): that ends it.
+    let r: Awaited<ReturnType<typeof ctx.mvcc.range>>;
+    try {
+      r = await ctx.mvcc.range({ key: ALL, rangeEnd: ALL, countOnly: true });
+    } catch (e) {
+      if (gen === generation) log.warn({ error: e instanceof Error ? e.message : String(e) }, 'could not count keys; etcd_debugging_mvcc_keys_total is stale');
+      return;
+    }
     if (gen !== generation) return;
     if (!r.ok) {
       log.warn({ error: r.error.kind }, 'could not count keys; etcd_debugging_mvcc_keys_total is stale');

@@ -1,0 +1,364 @@
+/**
+ * A direct HTTP/2 path for the bidirectional streams that carry many small responses (Watch,
+ * LeaseKeepAlive): the stream is served here instead of by grpc-js's call machinery, through the
+ * same recorded handler grpc-js would call (gateway/unary-registry.ts: metrics observers, learner
+ * gate, auth gate and the service), with the method's own (de)serializers (byte counting included).
+ *
+ * Why: grpc-js writes a stream's responses through a Node Writable whose `_write` completes only when
+ * HTTP/2 has sent the message, so one response reaches the socket per event-loop turn, each in its
+ * own writev. A revision that concerns 100 watchers of a stream cost 100 turns and 100 syscalls
+ * (strace: 5,201 writevs for 50 puts × 100 watchers), ~60 µs each on this VM, and the last watcher
+ * waited for all of them. Here every response written in one turn (a revision's fan-out, a burst of
+ * keep-alive answers) is framed into one buffer and handed to HTTP/2 in one write, after the turn
+ * (process.nextTick). Measured numbers are in docs/benchmarks.md ("Session 8 changes").
+ *
+ * What a client sees is what grpc-js sends, by construction and by test
+ * (test/server/listen/direct-bidi.test.ts runs every case against both paths):
+ * - headers (`:status 200`, `content-type`, `grpc-accept-encoding`, `grpc-encoding`, plus any
+ *   metadata given to sendMetadata) go with the first response, or alone on sendMetadata;
+ * - each response is one length-prefixed message, in write order;
+ * - `end(metadata?)` ends with trailers `grpc-status 0`, `grpc-message OK` after every response
+ *   written before it; `emit('error', err)` ends the same way with the error's status (grpc-js's
+ *   serverErrorToStatus); before any header it is a trailers-only response;
+ * - requests: each message is deserialized and emitted as 'data' in order, holding them while the
+ *   call is paused or has no 'data' listener yet (a Readable's buffering); the client's half-close
+ *   is 'end' once they are delivered; a message above the receive limit: RESOURCE_EXHAUSTED
+ *   `Received message larger than max (<n> vs <max>)`; bytes that do not decode: INTERNAL "Error
+ *   deserializing request"; a throwing handler: UNKNOWN "Unknown error"; `grpc-timeout` as in
+ *   direct-unary.ts;
+ * - after the status, or when the client resets the stream, the call is `cancelled` and emits
+ *   'cancelled' then 'close' (grpc-js does the same after a normal end too).
+ * Streams this path does not take (other methods, a compressed request, a method not recorded) go to
+ * grpc-js untouched.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { status, type Metadata, type Server } from '@grpc/grpc-js';
+import { recordedStream } from '../gateway/unary-registry.js';
+import {
+  DEADLINE_EXCEEDED,
+  OK_HEADERS,
+  authContextOf,
+  badTimeout,
+  callMetadata,
+  peerOf,
+  statusOfError,
+  statusTrailers,
+  timeoutMs,
+  tooLarge,
+  trailersOnly,
+  type CallStatus,
+} from './direct-call.js';
+
+/** The bidi methods whose responses come in bursts. */
+export const DIRECT_BIDI_PATHS: ReadonlySet<string> = new Set(['/etcdserverpb.Watch/Watch', '/etcdserverpb.Lease/LeaseKeepAlive']);
+
+export interface DirectBidiOptions {
+  /** grpc.max_receive_message_length of the grpc.Server (-1: unlimited). */
+  readonly maxReceiveBytes: number;
+  readonly paths?: ReadonlySet<string>;
+}
+
+/**
+ * Takes `stream` when its method is one of the direct bidi paths and is recorded on `server`; returns
+ * false (touching nothing) otherwise, so the caller hands it on.
+ */
+export function serveDirectBidi(server: Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, o: DirectBidiOptions): boolean {
+  const path = headers[':path'];
+  if (typeof path !== 'string' || !(o.paths ?? DIRECT_BIDI_PATHS).has(path)) return false;
+  const enc = headers['grpc-encoding'];
+  if (enc !== undefined && enc !== 'identity') return false;
+  const rec = recordedStream(server, path);
+  if (rec?.type !== 'bidi_stream') return false;
+  new BidiCall(stream, headers, path, rec, o.maxReceiveBytes).start();
+  return true;
+}
+
+type Recorded = NonNullable<ReturnType<typeof recordedStream>>;
+type WriteCallback = (err?: Error | null) => void;
+
+/**
+ * Splits a request byte stream into gRPC messages (5-byte prefix: compressed flag, big-endian
+ * length). Each length is checked against the limit as soon as its prefix is in, as grpc-js does.
+ */
+export class MessageReader {
+  readonly #max: number;
+  #buf: Buffer = Buffer.alloc(0);
+
+  constructor(maxBytes: number) {
+    this.#max = maxBytes;
+  }
+
+  /** The payloads completed by `chunk`, or the status that ends the call. */
+  push(chunk: Buffer): Buffer[] | CallStatus {
+    let buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    const out: Buffer[] = [];
+    while (buf.length >= 5) {
+      const len = buf.readUInt32BE(1);
+      if (this.#max !== -1 && len > this.#max) return tooLarge(len, this.#max);
+      if (buf.length < 5 + len) break;
+      out.push(buf.subarray(5, 5 + len));
+      buf = buf.subarray(5 + len);
+    }
+    this.#buf = buf;
+    return out;
+  }
+}
+
+/** The call object handlers see: the part of grpc-js's ServerDuplexStream that berth's layers use. */
+class BidiCallView extends EventEmitter {
+  cancelled = false;
+  readonly request = undefined;
+  readonly #owner: BidiCall;
+
+  constructor(
+    readonly metadata: Metadata,
+    owner: BidiCall,
+  ) {
+    super();
+    this.#owner = owner;
+    // Like grpc-js's ServerDuplexStream: an emitted error is the call's final status.
+    this.on('error', (err: Error) => owner.end(statusOfError(err)));
+    // A Readable starts flowing when a 'data' listener is added, on the next tick.
+    this.on('newListener', (event: string) => {
+      if (event === 'data') process.nextTick(() => owner.deliver());
+    });
+  }
+
+  getPeer(): string {
+    return peerOf(this.#owner.stream);
+  }
+  getDeadline(): number {
+    return this.#owner.deadline;
+  }
+  getPath(): string {
+    return this.#owner.path;
+  }
+  getHost(): string {
+    return this.#owner.host;
+  }
+  getAuthContext(): { transportSecurityType?: string; sslPeerCertificate?: unknown } {
+    return authContextOf(this.#owner.stream);
+  }
+  sendMetadata(md?: Metadata): void {
+    this.#owner.sendHeaders(md);
+  }
+  write(value: unknown, cb?: WriteCallback): boolean {
+    this.#owner.send(value, cb);
+    return true;
+  }
+  end(trailing?: Metadata): this {
+    this.emit('finish');
+    this.#owner.end({ code: status.OK, details: 'OK', metadata: trailing });
+    return this;
+  }
+  pause(): this {
+    this.#owner.setPaused(true);
+    return this;
+  }
+  resume(): this {
+    this.#owner.setPaused(false);
+    return this;
+  }
+  isPaused(): boolean {
+    return this.#owner.paused;
+  }
+}
+
+class BidiCall {
+  deadline = Infinity;
+  readonly host: string;
+  paused = false;
+  readonly #view: BidiCallView;
+  readonly #reader: MessageReader;
+  #timer: NodeJS.Timeout | undefined;
+  /** The status is sent (or the stream is gone): nothing more goes out. */
+  #done = false;
+  #cancelNotified = false;
+  /** Serialized responses not yet handed to HTTP/2, and their writers' callbacks. */
+  #out: Buffer[] = [];
+  #outBytes = 0;
+  #outCallbacks: (WriteCallback | undefined)[] = [];
+  #flushQueued = false;
+  /** Deserialized requests not yet emitted; `#halfClosed` once the client ended its side. */
+  #inbox: unknown[] = [];
+  #halfClosed = false;
+  #endEmitted = false;
+
+  constructor(
+    readonly stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    readonly path: string,
+    readonly rec: Recorded,
+    max: number,
+  ) {
+    this.host = headers[':authority'] ?? headers.host ?? '';
+    this.#reader = new MessageReader(max);
+    this.#view = new BidiCallView(callMetadata(headers), this);
+    const timeout = headers['grpc-timeout'];
+    if (typeof timeout === 'string') {
+      const ms = timeoutMs(timeout);
+      if (ms === undefined) {
+        // grpc-js answers after its constructor; the handler has started by then.
+        process.nextTick(() => this.#sendStatus(badTimeout(timeout)));
+      } else {
+        this.deadline = Date.now() + ms;
+        this.#timer = setTimeout(() => this.#sendStatus(DEADLINE_EXCEEDED), ms);
+      }
+    }
+  }
+
+  start(): void {
+    const s = this.stream;
+    s.on('error', () => {}); // a reset stream errors; 'close' does the cleanup
+    s.once('close', () => this.#notifyCancel());
+    try {
+      this.rec.handler(this.#view);
+    } catch {
+      this.#sendStatus({ code: status.UNKNOWN, details: 'Unknown error' });
+      return;
+    }
+    s.on('data', (d: Buffer) => this.#data(d));
+    s.on('end', () => {
+      this.#halfClosed = true;
+      this.deliver();
+    });
+  }
+
+  sendHeaders(md?: Metadata): void {
+    const s = this.stream;
+    if (this.#done || s.headersSent || s.destroyed) return;
+    s.respond(md === undefined ? OK_HEADERS : { ...OK_HEADERS, ...md.toHttp2Headers() }, { waitForTrailers: true });
+  }
+
+  send(value: unknown, cb: WriteCallback | undefined): void {
+    if (this.#done) return; // like grpc-js on a cancelled call: dropped, the callback never runs
+    let payload: Buffer;
+    try {
+      payload = this.rec.serialize(value);
+    } catch {
+      this.#sendStatus({ code: status.INTERNAL, details: 'Error serializing response' });
+      return;
+    }
+    this.#out.push(payload);
+    this.#outBytes += 5 + payload.length;
+    this.#outCallbacks.push(cb);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      process.nextTick(() => this.#flush());
+    }
+  }
+
+  /** Every response written so far, framed into one buffer, in one HTTP/2 write. */
+  #flush(): void {
+    this.#flushQueued = false;
+    if (this.#out.length === 0 || this.#done) return;
+    const out = Buffer.allocUnsafe(this.#outBytes);
+    let at = 0;
+    for (const p of this.#out) {
+      out[at] = 0;
+      out.writeUInt32BE(p.length, at + 1);
+      p.copy(out, at + 5);
+      at += 5 + p.length;
+    }
+    const callbacks = this.#outCallbacks;
+    this.#out = [];
+    this.#outBytes = 0;
+    this.#outCallbacks = [];
+    this.sendHeaders();
+    this.stream.write(out, (err?: Error | null) => {
+      if (err !== null && err !== undefined) {
+        this.#sendStatus({ code: status.INTERNAL, details: 'Internal server error' });
+        return;
+      }
+      for (const cb of callbacks) cb?.();
+    });
+  }
+
+  /** The handler ended the call (end() or an emitted error): after the responses written before. */
+  end(st: CallStatus): void {
+    this.#sendStatus(st);
+  }
+
+  #sendStatus(st: CallStatus): void {
+    if (this.#done) return;
+    const s = this.stream;
+    if (s.destroyed || s.closed) {
+      this.#notifyCancel();
+      return;
+    }
+    this.#flush();
+    this.#done = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (s.headersSent) {
+      s.once('wantTrailers', () => {
+        s.sendTrailers(statusTrailers(st));
+        this.#notifyCancel();
+      });
+      s.end();
+    } else {
+      trailersOnly(s, st);
+      this.#notifyCancel();
+    }
+  }
+
+  /** Once: the call is over for the handler ('cancelled', then 'close'), as grpc-js's onCancel. */
+  #notifyCancel(): void {
+    if (this.#cancelNotified) return;
+    this.#cancelNotified = true;
+    this.#done = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#inbox = [];
+    const v = this.#view;
+    process.nextTick(() => {
+      v.cancelled = true;
+      v.emit('cancelled', 'cancelled');
+      v.emit('close');
+    });
+  }
+
+  #data(chunk: Buffer): void {
+    if (this.#done) return;
+    const got = this.#reader.push(chunk);
+    if (!Array.isArray(got)) {
+      this.#sendStatus(got);
+      return;
+    }
+    for (const bytes of got) {
+      let msg: unknown;
+      try {
+        msg = this.rec.deserialize(bytes);
+      } catch {
+        this.deliver();
+        this.#sendStatus({ code: status.INTERNAL, details: 'Error deserializing request' });
+        return;
+      }
+      this.#inbox.push(msg);
+    }
+    this.deliver();
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused) this.deliver();
+  }
+
+  /** Emits held requests while the handler reads them; holds the client back otherwise. */
+  deliver(): void {
+    const v = this.#view;
+    while (this.#inbox.length > 0 && !this.paused && !this.#done && v.listenerCount('data') > 0) {
+      v.emit('data', this.#inbox.shift());
+    }
+    if (this.#done) return;
+    const holding = this.#inbox.length > 0 || this.paused;
+    if (holding) {
+      if (!this.stream.isPaused()) this.stream.pause();
+      return;
+    }
+    if (this.stream.isPaused()) this.stream.resume();
+    if (this.#halfClosed && !this.#endEmitted) {
+      this.#endEmitted = true;
+      v.emit('end');
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * What the direct HTTP/2 paths (direct-unary.ts, direct-bidi.ts) share: the headers and trailers
+ * grpc-js sends, the metadata a handler sees, `grpc-timeout` parsing, the peer and TLS identity of a
+ * stream, how a handler's error becomes a status, and trailers-only answers. Each piece mirrors what
+ * grpc-js 1.14 does (server-interceptors.ts, server-call.ts), so a client cannot tell the paths apart.
+ */
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { TLSSocket } from 'node:tls';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+
+export const OK_HEADERS = {
+  ':status': 200,
+  'content-type': 'application/grpc+proto',
+  'grpc-accept-encoding': 'identity,deflate,gzip',
+  'grpc-encoding': 'identity',
+};
+export const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
+
+/** Headers grpc-js keeps out of the metadata a handler sees. */
+const NOT_METADATA = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type'];
+const DEADLINE = /(\d{1,8})\s*([HMSmun])/;
+const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/** A final status: code, message and trailing metadata. */
+export interface CallStatus {
+  readonly code: status;
+  readonly details: string;
+  readonly metadata?: Metadata | undefined;
+}
+
+/** The request's metadata as a grpc-js handler sees it. */
+export function callMetadata(headers: IncomingHttpHeaders): Metadata {
+  const md = Metadata.fromHttp2Headers(headers);
+  for (const h of NOT_METADATA) md.remove(h);
+  return md;
+}
+
+/** A `grpc-timeout` value in milliseconds, or undefined when grpc-js could not parse it. */
+export function timeoutMs(value: string): number | undefined {
+  const m = DEADLINE.exec(value);
+  if (m === null) return undefined;
+  return (Number(m[1]) * (UNIT_MS[m[2] as string] as number)) | 0;
+}
+
+/** grpc-js's answer to an unparsable `grpc-timeout`. */
+export function badTimeout(value: string): CallStatus {
+  return { code: status.INTERNAL, details: `Invalid grpc-timeout value "${value}"` };
+}
+
+export const DEADLINE_EXCEEDED: CallStatus = { code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' };
+
+/** "address:port" of the client, as grpc-js's getPeer(). */
+export function peerOf(stream: ServerHttp2Stream): string {
+  const sock = stream.session?.socket;
+  if (sock?.remoteAddress === undefined) return 'unknown';
+  return sock.remotePort !== undefined ? `${sock.remoteAddress}:${String(sock.remotePort)}` : sock.remoteAddress;
+}
+
+/** grpc-js's getAuthContext(): the verified client certificate over TLS. */
+export function authContextOf(stream: ServerHttp2Stream): { transportSecurityType?: string; sslPeerCertificate?: unknown } {
+  const sock = stream.session?.socket;
+  if (!(sock instanceof TLSSocket) || !sock.authorized) return {};
+  const cert = sock.getPeerCertificate();
+  return { transportSecurityType: 'ssl', sslPeerCertificate: cert.raw !== undefined ? cert : undefined };
+}
+
+/** The status a handler's error becomes (grpc-js's serverErrorToStatus). */
+export function statusOfError(err: Partial<ServiceError> | Error): CallStatus {
+  const e = err as Partial<ServiceError>;
+  const known = typeof e.code === 'number' && Number.isInteger(e.code);
+  const code = known ? (e.code as status) : status.UNKNOWN;
+  const details = known && typeof e.details === 'string' ? e.details : 'message' in err ? String(err.message) : 'Unknown Error';
+  return { code, details, metadata: e.metadata instanceof Metadata ? e.metadata : undefined };
+}
+
+/** The trailers of a response that had headers. */
+export function statusTrailers(s: CallStatus): Record<string, string | string[]> {
+  return { 'grpc-status': String(s.code), 'grpc-message': encodeURI(s.details), ...(s.metadata?.toHttp2Headers() ?? {}) } as Record<string, string | string[]>;
+}
+
+/** Answers with a status and nothing else (HEADERS with END_STREAM). */
+export function trailersOnly(stream: ServerHttp2Stream, s: CallStatus): void {
+  stream.respond(
+    {
+      'grpc-status': String(s.code),
+      'grpc-message': encodeURI(s.details),
+      ':status': 200,
+      'content-type': 'application/grpc+proto',
+      ...(s.metadata?.toHttp2Headers() ?? {}),
+    },
+    { endStream: true },
+  );
+}
+
+/** A length-prefixed message too large for the receive limit: grpc-js's words. */
+export function tooLarge(len: number, max: number): CallStatus {
+  return { code: status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${String(len)} vs ${String(max)})` };
+}
