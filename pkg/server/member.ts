@@ -33,6 +33,8 @@ import { IdGenerator } from './ids.js';
 import { dispatchPlain, dispatchTls, type ProtocolHandlers } from './listen/protocol-mux.js';
 import { createTlsListener } from './listen/tls-listener.js';
 import { createInjectorWithHttp } from './listen/h2-http.js';
+import { serveDirectBidi } from './listen/direct-bidi.js';
+import { serveGrpcConnection } from './listen/h2/server.js';
 import { serveDirectUnary } from './listen/direct-unary.js';
 import { peerCertificateCommonName, resolveTls, type TlsMaterial } from '../tls/index.js';
 import { Proposer } from './propose.js';
@@ -449,9 +451,13 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
     const httpRequests = httpHandler({ version: cfg.emulatedEtcdVersion, routes });
     const http: HttpServer = createHttpServer(httpRequests);
     // HTTP/2 requests that are not gRPC (curl over TLS negotiates h2) go to the same HTTP handler.
-    // The KV methods are answered on a direct HTTP/2 path (listen/direct-unary.ts), the rest by grpc-js.
-    const { injector, routed } = createInjectorWithHttp(grpcServer, grpc.ServerCredentials.createInsecure(), httpRequests, (stream, headers) =>
-      serveDirectUnary(grpcServer, stream, headers, { maxReceiveBytes }),
+    // The KV methods, Watch and LeaseKeepAlive are answered on direct HTTP/2 paths
+    // (listen/direct-unary.ts, listen/direct-bidi.ts), the rest by grpc-js.
+    const { injector, routed } = createInjectorWithHttp(
+      grpcServer,
+      grpc.ServerCredentials.createInsecure(),
+      httpRequests,
+      (stream, headers) => serveDirectUnary(grpcServer, stream, headers, { maxReceiveBytes }) || serveDirectBidi(grpcServer, stream, headers, { maxReceiveBytes }),
     );
     if (!routed) log.warn({}, 'HTTP requests over HTTP/2 cannot be routed with this grpc-js version; they get 415');
     // Every accepted client socket, so none outlives the member (a health probe's keep-alive socket
@@ -470,6 +476,12 @@ export async function startMember(cfg: Config, root: Logger, hooks: MemberTestHo
     const listeners: (NetServer | TlsServer)[] = [];
     const clientAddresses: { host: string; port: number }[] = [];
     const clientHandlers: ProtocolHandlers = { h2: (c) => injector.injectConnection(c), http1: (c) => http.emit('connection', c) };
+    // gRPC connections (plain text and TLS) are served by berth's own HTTP/2 server
+    // (listen/h2/server.ts, docs/grpc-h2.md); BERTH_GRPC_H2=off leaves them to node:http2 + grpc-js.
+    if (process.env.BERTH_GRPC_H2 !== 'off') {
+      const opts = { maxReceiveBytes, maxConcurrentStreams: Math.min(cfg.maxConcurrentStreams, 2 ** 31 - 1) };
+      clientHandlers.grpc = (sock) => void serveGrpcConnection(grpcServer, sock, opts);
+    }
     const track = (socket: Socket): void => {
       clientSockets.add(socket);
       socket.once('close', () => clientSockets.delete(socket));

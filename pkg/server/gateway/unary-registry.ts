@@ -128,6 +128,12 @@ export function recordedUnary(server: Server, path: string): Recorded | undefine
   return r?.type === 'unary' ? r : undefined;
 }
 
+/** The recorded streaming method at `path` with its (de)serializers, for the direct HTTP/2 path (listen/direct-bidi.ts). */
+export function recordedStream(server: Server, path: string): Recorded | undefined {
+  const r = registries.get(server)?.get(path);
+  return r === undefined || r.type === 'unary' ? undefined : r;
+}
+
 /** The recorded (instrumented) handler of a streaming method, for the gateway's stream routes. */
 export function recordedHandler(server: Server, path: string): { readonly type: CallType; readonly handler: (call: unknown) => void } | undefined {
   return registries.get(server)?.get(path);

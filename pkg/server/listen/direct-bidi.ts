@@ -49,6 +49,7 @@ import {
   trailersOnly,
   type CallStatus,
 } from './direct-call.js';
+import { nodeGrpcStream, type GrpcStream } from './grpc-stream.js';
 
 /** The bidi methods whose responses come in bursts. */
 export const DIRECT_BIDI_PATHS: ReadonlySet<string> = new Set(['/etcdserverpb.Watch/Watch', '/etcdserverpb.Lease/LeaseKeepAlive']);
@@ -56,25 +57,28 @@ export const DIRECT_BIDI_PATHS: ReadonlySet<string> = new Set(['/etcdserverpb.Wa
 export interface DirectBidiOptions {
   /** grpc.max_receive_message_length of the grpc.Server (-1: unlimited). */
   readonly maxReceiveBytes: number;
-  readonly paths?: ReadonlySet<string>;
+  /** The methods taken (default: the ones above); 'all': every recorded method of the kind. */
+  readonly paths?: ReadonlySet<string> | 'all';
 }
 
 /**
  * Takes `stream` when its method is one of the direct bidi paths and is recorded on `server`; returns
  * false (touching nothing) otherwise, so the caller hands it on.
  */
-export function serveDirectBidi(server: Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, o: DirectBidiOptions): boolean {
+export function serveDirectBidi(server: Server, stream: ServerHttp2Stream | GrpcStream, headers: IncomingHttpHeaders, o: DirectBidiOptions): boolean {
   const path = headers[':path'];
-  if (typeof path !== 'string' || !(o.paths ?? DIRECT_BIDI_PATHS).has(path)) return false;
+  if (typeof path !== 'string' || (o.paths !== 'all' && !(o.paths ?? DIRECT_BIDI_PATHS).has(path))) return false;
   const enc = headers['grpc-encoding'];
   if (enc !== undefined && enc !== 'identity') return false;
   const rec = recordedStream(server, path);
-  if (rec?.type !== 'bidi_stream') return false;
-  new BidiCall(stream, headers, path, rec, o.maxReceiveBytes).start();
+  if (rec?.type !== 'bidi_stream' && rec?.type !== 'server_stream') return false;
+  new BidiCall('respond' in stream ? nodeGrpcStream(stream) : stream, headers, path, rec, o.maxReceiveBytes).start();
   return true;
 }
 
 type Recorded = NonNullable<ReturnType<typeof recordedStream>>;
+/** A Writable's objectMode highWaterMark (grpc-js's call objects are object-mode streams). */
+const HIGH_WATER_MARK = 16;
 type WriteCallback = (err?: Error | null) => void;
 
 /**
@@ -108,7 +112,8 @@ export class MessageReader {
 /** The call object handlers see: the part of grpc-js's ServerDuplexStream that berth's layers use. */
 class BidiCallView extends EventEmitter {
   cancelled = false;
-  readonly request = undefined;
+  /** A server-streaming call's one request message (grpc-js's ServerWritableStream.request). */
+  request: unknown = undefined;
   readonly #owner: BidiCall;
 
   constructor(
@@ -143,9 +148,9 @@ class BidiCallView extends EventEmitter {
   sendMetadata(md?: Metadata): void {
     this.#owner.sendHeaders(md);
   }
+  /** False once 16 responses are not yet taken (a Writable's objectMode highWaterMark); 'drain' follows. */
   write(value: unknown, cb?: WriteCallback): boolean {
-    this.#owner.send(value, cb);
-    return true;
+    return this.#owner.send(value, cb);
   }
   end(trailing?: Metadata): this {
     this.emit('finish');
@@ -184,22 +189,32 @@ class BidiCall {
   #inbox: unknown[] = [];
   #halfClosed = false;
   #endEmitted = false;
+  /** Responses written and not yet taken by HTTP/2; 'drain' is owed after a write returned false. */
+  #untaken = 0;
+  #needDrain = false;
+  /** Server streaming: the handler starts at the client's half-close, with its one request. */
+  readonly #serverStream: boolean;
+  /** A status is on its way (an unparsable grpc-timeout): nothing is delivered or sent before it. */
+  #doomed = false;
 
   constructor(
-    readonly stream: ServerHttp2Stream,
+    readonly stream: GrpcStream,
     headers: IncomingHttpHeaders,
     readonly path: string,
     readonly rec: Recorded,
     max: number,
   ) {
     this.host = headers[':authority'] ?? headers.host ?? '';
+    this.#serverStream = rec.type === 'server_stream';
     this.#reader = new MessageReader(max);
     this.#view = new BidiCallView(callMetadata(headers), this);
     const timeout = headers['grpc-timeout'];
     if (typeof timeout === 'string') {
       const ms = timeoutMs(timeout);
       if (ms === undefined) {
-        // grpc-js answers after its constructor; the handler has started by then.
+        // grpc-js answers after its constructor; the handler has started by then, but gets no
+        // message and sends nothing before the status (messages reach grpc-js handlers later).
+        this.#doomed = true;
         process.nextTick(() => this.#sendStatus(badTimeout(timeout)));
       } else {
         this.deadline = Date.now() + ms;
@@ -210,43 +225,72 @@ class BidiCall {
 
   start(): void {
     const s = this.stream;
-    s.on('error', () => {}); // a reset stream errors; 'close' does the cleanup
-    s.once('close', () => this.#notifyCancel());
+    s.onClose(() => this.#notifyCancel());
+    if (!this.#serverStream && !this.#run()) return;
+    s.onData((d: Buffer) => this.#data(d));
+    s.onEnd(() => {
+      this.#halfClosed = true;
+      if (this.#serverStream) this.#startServerStream();
+      else this.deliver();
+    });
+  }
+
+  /** Calls the handler; false (with UNKNOWN sent) when it throws. */
+  #run(): boolean {
     try {
       this.rec.handler(this.#view);
+      return true;
     } catch {
       this.#sendStatus({ code: status.UNKNOWN, details: 'Unknown error' });
+      return false;
+    }
+  }
+
+  /** grpc-js's server streaming: exactly one request message, then the handler. */
+  #startServerStream(): void {
+    if (this.#done || this.#doomed) return;
+    if (this.#inbox.length === 0) {
+      this.#sendStatus({ code: status.UNIMPLEMENTED, details: `Received no request message for server streaming method ${this.path}` });
       return;
     }
-    s.on('data', (d: Buffer) => this.#data(d));
-    s.on('end', () => {
-      this.#halfClosed = true;
-      this.deliver();
-    });
+    this.#view.request = this.#inbox.shift();
+    this.#run();
   }
 
   sendHeaders(md?: Metadata): void {
     const s = this.stream;
-    if (this.#done || s.headersSent || s.destroyed) return;
-    s.respond(md === undefined ? OK_HEADERS : { ...OK_HEADERS, ...md.toHttp2Headers() }, { waitForTrailers: true });
+    if (this.#done || s.headersSent || s.gone) return;
+    s.sendHeaders(md === undefined ? OK_HEADERS : { ...OK_HEADERS, ...md.toHttp2Headers() });
   }
 
-  send(value: unknown, cb: WriteCallback | undefined): void {
-    if (this.#done) return; // like grpc-js on a cancelled call: dropped, the callback never runs
+  send(value: unknown, cb: WriteCallback | undefined): boolean {
+    if (this.#done || this.#doomed) return false; // like grpc-js on a cancelled call: dropped, the callback never runs
     let payload: Buffer;
     try {
       payload = this.rec.serialize(value);
     } catch {
       this.#sendStatus({ code: status.INTERNAL, details: 'Error serializing response' });
-      return;
+      return false;
     }
     this.#out.push(payload);
     this.#outBytes += 5 + payload.length;
     this.#outCallbacks.push(cb);
+    this.#untaken++;
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       process.nextTick(() => this.#flush());
     }
+    if (this.#untaken < HIGH_WATER_MARK) return true;
+    this.#needDrain = true;
+    return false;
+  }
+
+  /** One response taken by HTTP/2: 'drain' once all are, after a write returned false. */
+  #taken(): void {
+    this.#untaken--;
+    if (this.#untaken > 0 || !this.#needDrain || this.#done) return;
+    this.#needDrain = false;
+    this.#view.emit('drain');
   }
 
   /** Every response written so far, framed into one buffer, in one HTTP/2 write. */
@@ -271,7 +315,10 @@ class BidiCall {
         this.#sendStatus({ code: status.INTERNAL, details: 'Internal server error' });
         return;
       }
-      for (const cb of callbacks) cb?.();
+      for (const cb of callbacks) {
+        this.#taken();
+        cb?.();
+      }
     });
   }
 
@@ -283,7 +330,7 @@ class BidiCall {
   #sendStatus(st: CallStatus): void {
     if (this.#done) return;
     const s = this.stream;
-    if (s.destroyed || s.closed) {
+    if (s.gone) {
       this.#notifyCancel();
       return;
     }
@@ -291,11 +338,7 @@ class BidiCall {
     this.#done = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (s.headersSent) {
-      s.once('wantTrailers', () => {
-        s.sendTrailers(statusTrailers(st));
-        this.#notifyCancel();
-      });
-      s.end();
+      s.endWithTrailers(statusTrailers(st), () => this.#notifyCancel());
     } else {
       trailersOnly(s, st);
       this.#notifyCancel();
@@ -333,9 +376,13 @@ class BidiCall {
         this.#sendStatus({ code: status.INTERNAL, details: 'Error deserializing request' });
         return;
       }
+      if (this.#serverStream && this.#inbox.length > 0) {
+        this.#sendStatus({ code: status.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${this.path}` });
+        return;
+      }
       this.#inbox.push(msg);
     }
-    this.deliver();
+    if (!this.#serverStream) this.deliver();
   }
 
   setPaused(paused: boolean): void {
@@ -345,6 +392,7 @@ class BidiCall {
 
   /** Emits held requests while the handler reads them; holds the client back otherwise. */
   deliver(): void {
+    if (this.#doomed) return;
     const v = this.#view;
     while (this.#inbox.length > 0 && !this.paused && !this.#done && v.listenerCount('data') > 0) {
       v.emit('data', this.#inbox.shift());

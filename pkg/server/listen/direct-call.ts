@@ -4,9 +4,10 @@
  * stream, how a handler's error becomes a status, and trailers-only answers. Each piece mirrors what
  * grpc-js 1.14 does (server-interceptors.ts, server-call.ts), so a client cannot tell the paths apart.
  */
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import { TLSSocket } from 'node:tls';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import type { GrpcStream } from './grpc-stream.js';
 
 export const OK_HEADERS = {
   ':status': 200,
@@ -50,15 +51,15 @@ export function badTimeout(value: string): CallStatus {
 export const DEADLINE_EXCEEDED: CallStatus = { code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' };
 
 /** "address:port" of the client, as grpc-js's getPeer(). */
-export function peerOf(stream: ServerHttp2Stream): string {
-  const sock = stream.session?.socket;
+export function peerOf(stream: GrpcStream): string {
+  const sock = stream.socket;
   if (sock?.remoteAddress === undefined) return 'unknown';
   return sock.remotePort !== undefined ? `${sock.remoteAddress}:${String(sock.remotePort)}` : sock.remoteAddress;
 }
 
 /** grpc-js's getAuthContext(): the verified client certificate over TLS. */
-export function authContextOf(stream: ServerHttp2Stream): { transportSecurityType?: string; sslPeerCertificate?: unknown } {
-  const sock = stream.session?.socket;
+export function authContextOf(stream: GrpcStream): { transportSecurityType?: string; sslPeerCertificate?: unknown } {
+  const sock = stream.socket;
   if (!(sock instanceof TLSSocket) || !sock.authorized) return {};
   const cert = sock.getPeerCertificate();
   return { transportSecurityType: 'ssl', sslPeerCertificate: cert.raw !== undefined ? cert : undefined };
@@ -79,17 +80,14 @@ export function statusTrailers(s: CallStatus): Record<string, string | string[]>
 }
 
 /** Answers with a status and nothing else (HEADERS with END_STREAM). */
-export function trailersOnly(stream: ServerHttp2Stream, s: CallStatus): void {
-  stream.respond(
-    {
-      'grpc-status': String(s.code),
-      'grpc-message': encodeURI(s.details),
-      ':status': 200,
-      'content-type': 'application/grpc+proto',
-      ...(s.metadata?.toHttp2Headers() ?? {}),
-    },
-    { endStream: true },
-  );
+export function trailersOnly(stream: GrpcStream, s: CallStatus): void {
+  stream.trailersOnly({
+    'grpc-status': String(s.code),
+    'grpc-message': encodeURI(s.details),
+    ':status': 200,
+    'content-type': 'application/grpc+proto',
+    ...(s.metadata?.toHttp2Headers() ?? {}),
+  });
 }
 
 /** A length-prefixed message too large for the receive limit: grpc-js's words. */

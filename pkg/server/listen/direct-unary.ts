@@ -29,9 +29,23 @@
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { TLSSocket } from 'node:tls';
-import { Metadata, status, type Server, type ServiceError } from '@grpc/grpc-js';
+import { status, type Metadata, type Server, type ServiceError } from '@grpc/grpc-js';
 import { recordedUnary } from '../gateway/unary-registry.js';
+import {
+  DEADLINE_EXCEEDED,
+  OK_HEADERS,
+  OK_TRAILERS,
+  authContextOf,
+  badTimeout,
+  callMetadata,
+  peerOf,
+  statusOfError,
+  timeoutMs,
+  tooLarge,
+  trailersOnly,
+  type CallStatus,
+} from './direct-call.js';
+import { nodeGrpcStream, type GrpcStream } from './grpc-stream.js';
 
 /** The KV service's methods: the ones under load. */
 export const DIRECT_UNARY_PATHS: ReadonlySet<string> = new Set([
@@ -45,33 +59,22 @@ export const DIRECT_UNARY_PATHS: ReadonlySet<string> = new Set([
 export interface DirectUnaryOptions {
   /** grpc.max_receive_message_length of the grpc.Server (-1: unlimited). */
   readonly maxReceiveBytes: number;
-  readonly paths?: ReadonlySet<string>;
+  /** The methods taken (default: the ones above); 'all': every recorded method of the kind. */
+  readonly paths?: ReadonlySet<string> | 'all';
 }
-
-const OK_HEADERS = {
-  ':status': 200,
-  'content-type': 'application/grpc+proto',
-  'grpc-accept-encoding': 'identity,deflate,gzip',
-  'grpc-encoding': 'identity',
-};
-const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
-/** Headers grpc-js keeps out of the metadata a handler sees. */
-const NOT_METADATA = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type'];
-const DEADLINE = /(\d{1,8})\s*([HMSmun])/;
-const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
 /**
  * Takes `stream` when its method is one of the direct paths and is recorded on `server`; returns
  * false (touching nothing) otherwise, so the caller hands it to grpc-js.
  */
-export function serveDirectUnary(server: Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, o: DirectUnaryOptions): boolean {
+export function serveDirectUnary(server: Server, stream: ServerHttp2Stream | GrpcStream, headers: IncomingHttpHeaders, o: DirectUnaryOptions): boolean {
   const path = headers[':path'];
-  if (typeof path !== 'string' || !(o.paths ?? DIRECT_UNARY_PATHS).has(path)) return false;
+  if (typeof path !== 'string' || (o.paths !== 'all' && !(o.paths ?? DIRECT_UNARY_PATHS).has(path))) return false;
   const enc = headers['grpc-encoding'];
   if (enc !== undefined && enc !== 'identity') return false;
   const rec = recordedUnary(server, path);
   if (rec === undefined) return false;
-  new DirectCall(stream, headers, path, rec, o.maxReceiveBytes).start();
+  new DirectCall('respond' in stream ? nodeGrpcStream(stream) : stream, headers, path, rec, o.maxReceiveBytes).start();
   return true;
 }
 
@@ -119,54 +122,45 @@ class DirectCall {
   readonly #view: UnaryCallView;
 
   constructor(
-    readonly stream: ServerHttp2Stream,
+    readonly stream: GrpcStream,
     headers: IncomingHttpHeaders,
     readonly path: string,
     readonly rec: Recorded,
     readonly max: number,
   ) {
     this.host = headers[':authority'] ?? headers.host ?? '';
-    const md = Metadata.fromHttp2Headers(headers);
-    for (const h of NOT_METADATA) md.remove(h);
-    this.#view = new UnaryCallView(md, this);
+    this.#view = new UnaryCallView(callMetadata(headers), this);
     const timeout = headers['grpc-timeout'];
     if (typeof timeout === 'string') this.#deadline(timeout);
   }
 
   start(): void {
     const s = this.stream;
-    s.on('error', () => {}); // a reset stream errors; 'close' does the cleanup
-    s.once('close', () => {
+    s.onClose(() => {
       if (!this.#done) this.#cancel();
     });
     if (this.#done) return;
-    s.on('data', (d: Buffer) => this.#data(d));
-    s.on('end', () => this.#end());
+    s.onData((d: Buffer) => this.#data(d));
+    s.onEnd(() => this.#end());
   }
 
   peer(): string {
-    const sock = this.stream.session?.socket;
-    if (sock?.remoteAddress === undefined) return 'unknown';
-    return sock.remotePort !== undefined ? `${sock.remoteAddress}:${String(sock.remotePort)}` : sock.remoteAddress;
+    return peerOf(this.stream);
   }
 
   authContext(): { transportSecurityType?: string; sslPeerCertificate?: unknown } {
-    const sock = this.stream.session?.socket;
-    if (!(sock instanceof TLSSocket) || !sock.authorized) return {};
-    const cert = sock.getPeerCertificate();
-    return { transportSecurityType: 'ssl', sslPeerCertificate: cert.raw !== undefined ? cert : undefined };
+    return authContextOf(this.stream);
   }
 
   #deadline(value: string): void {
-    const m = DEADLINE.exec(value);
-    if (m === null) {
-      this.#fail(status.INTERNAL, `Invalid grpc-timeout value "${value}"`);
+    const ms = timeoutMs(value);
+    if (ms === undefined) {
+      this.#fail(badTimeout(value));
       return;
     }
-    const ms = (Number(m[1]) * (UNIT_MS[m[2] as string] as number)) | 0;
     this.deadline = Date.now() + ms;
     this.#timer = setTimeout(() => {
-      this.#fail(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+      this.#fail(DEADLINE_EXCEEDED);
       this.#cancel();
     }, ms);
   }
@@ -179,7 +173,7 @@ class DirectCall {
     while (this.#size - this.#nextPrefix >= 5) {
       const len = this.#readUInt32(this.#nextPrefix + 1);
       if (this.max !== -1 && len > this.max) {
-        this.#fail(status.RESOURCE_EXHAUSTED, `Received message larger than max (${String(len)} vs ${String(this.max)})`);
+        this.#fail(tooLarge(len, this.max));
         return;
       }
       this.#nextPrefix += 5 + len;
@@ -207,34 +201,32 @@ class DirectCall {
     const all = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks);
     this.#chunks = [];
     if (all.length < 5 || all.length < 5 + all.readUInt32BE(1)) {
-      this.#fail(status.UNIMPLEMENTED, `Received no request message for server streaming method ${this.path}`);
+      this.#fail({ code: status.UNIMPLEMENTED, details: `Received no request message for server streaming method ${this.path}` });
       return;
     }
     const len = all.readUInt32BE(1);
     if (all.length >= 5 + len + 5 && all.length >= 10 + len + all.readUInt32BE(len + 6)) {
-      this.#fail(status.UNIMPLEMENTED, `Received a second request message for server streaming method ${this.path}`);
+      this.#fail({ code: status.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${this.path}` });
       return;
     }
     let request: unknown;
     try {
       request = this.rec.deserialize(all.subarray(5, 5 + len));
     } catch {
-      this.#fail(status.INTERNAL, 'Error deserializing request');
+      this.#fail({ code: status.INTERNAL, details: 'Error deserializing request' });
       return;
     }
     this.#view.request = request;
     try {
       this.rec.handler(this.#view, (err: ServiceError | null, value?: unknown) => this.#respond(err, value));
     } catch {
-      this.#fail(status.UNKNOWN, 'Unknown error');
+      this.#fail({ code: status.UNKNOWN, details: 'Unknown error' });
     }
   }
 
   #respond(err: ServiceError | null | undefined, value: unknown): void {
     if (err !== null && err !== undefined) {
-      const code = typeof err.code === 'number' && Number.isInteger(err.code) ? err.code : status.UNKNOWN;
-      const details = code === err.code && typeof err.details === 'string' ? err.details : 'message' in err ? err.message : 'Unknown Error';
-      this.#fail(code, details, err.metadata instanceof Metadata ? err.metadata : undefined);
+      this.#fail(statusOfError(err));
       return;
     }
     if (this.#finish()) return;
@@ -242,36 +234,20 @@ class DirectCall {
     try {
       payload = this.rec.serialize(value);
     } catch {
-      this.#trailersOnly(status.INTERNAL, 'Error serializing response');
+      trailersOnly(this.stream, { code: status.INTERNAL, details: 'Error serializing response' });
       return;
     }
     const frame = Buffer.allocUnsafe(5 + payload.length);
     frame[0] = 0;
     frame.writeUInt32BE(payload.length, 1);
     payload.copy(frame, 5);
-    const s = this.stream;
-    s.respond(OK_HEADERS, { waitForTrailers: true });
-    s.once('wantTrailers', () => s.sendTrailers(OK_TRAILERS));
-    s.end(frame);
+    this.stream.respondAll(OK_HEADERS, frame, OK_TRAILERS);
   }
 
   /** Answers with an error status unless already answered or gone. */
-  #fail(code: status, details: string, metadata?: Metadata): void {
+  #fail(st: CallStatus): void {
     if (this.#finish()) return;
-    this.#trailersOnly(code, details, metadata);
-  }
-
-  #trailersOnly(code: status, details: string, metadata?: Metadata): void {
-    this.stream.respond(
-      {
-        'grpc-status': String(code),
-        'grpc-message': encodeURI(details),
-        ':status': 200,
-        'content-type': 'application/grpc+proto',
-        ...(metadata?.toHttp2Headers() ?? {}),
-      },
-      { endStream: true },
-    );
+    trailersOnly(this.stream, st);
   }
 
   /** Marks the call answered; true when it already was, or when the stream cannot take an answer. */
@@ -279,8 +255,7 @@ class DirectCall {
     if (this.#done) return true;
     this.#done = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const s = this.stream;
-    return s.destroyed || s.closed || s.headersSent;
+    return this.stream.gone || this.stream.headersSent;
   }
 
   /** The client went away, or the deadline passed: nothing more is sent; the handler is told. */

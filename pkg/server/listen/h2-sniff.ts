@@ -40,14 +40,15 @@ export const SNIFF_IDLE_MS = 1_000;
 /** An empty SETTINGS frame: a valid server connection preface. */
 export const EMPTY_SETTINGS = Buffer.from([0, 0, 0, TYPE_SETTINGS, 0, 0, 0, 0, 0]);
 
-export type SniffVerdict = 'native' | 'fix';
+/** 'grpc': the first request is gRPC and the caller asked for those (berth's own HTTP/2 server). */
+export type SniffVerdict = 'native' | 'fix' | 'grpc';
 
 /**
  * Takes over `socket` (bytes already read from it, starting with the client preface, in `head`) and
  * calls `done` once with the verdict, after putting every byte to keep back into the socket (paused).
  * `idleMs` overrides {@link SNIFF_IDLE_MS} (tests).
  */
-export function sniffH2(socket: Socket, head: Buffer, done: (verdict: SniffVerdict) => void, idleMs = SNIFF_IDLE_MS): void {
+export function sniffH2(socket: Socket, head: Buffer, done: (verdict: SniffVerdict) => void, idleMs = SNIFF_IDLE_MS, wantGrpc = false): void {
   let buf = head;
   let off = PREFACE_LENGTH; // parse position: frames start after the preface
   const keep: Buffer[] = []; // parsed bytes to give back, in order
@@ -80,10 +81,12 @@ export function sniffH2(socket: Socket, head: Buffer, done: (verdict: SniffVerdi
     decomp.write(Buffer.concat(fragments));
     decomp.execute();
     if (failed) return 'native'; // node:http2 answers with COMPRESSION_ERROR
+    let v: SniffVerdict = 'native';
     for (let h = decomp.read() as HpackHeader | null; h !== null; h = decomp.read() as HpackHeader | null) {
-      if (h.name === ':authority' && hasScheme(h.value)) return 'fix';
+      if (wantGrpc && h.name === 'content-type' && h.value.startsWith('application/grpc')) return 'grpc';
+      if (h.name === ':authority' && hasScheme(h.value)) v = 'fix';
     }
-    return 'native';
+    return v;
   };
   /** Parses one complete frame at [start, end); returns false to stop sniffing (use the wrapper). */
   const onFrame = (start: number, end: number): boolean => {

@@ -21,6 +21,11 @@ export interface ProtocolHandlers {
   h2(conn: Duplex): void;
   /** Receives connections that speak HTTP/1.x. */
   http1(conn: Duplex): void;
+  /**
+   * Receives plain-text HTTP/2 connections whose first request is gRPC, when set (berth's own HTTP/2
+   * server, listen/h2/server.ts; experimental, see docs/grpc-h2.md). Needs `fixAuthority` (the sniffer).
+   */
+  grpc?(conn: Socket): void;
 }
 
 /**
@@ -73,7 +78,17 @@ export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers, opts: 
     socket.off('error', onError);
     if (proto === 'h2' && opts.fixAuthority === true) {
       // Only a connection whose first request needs the repair goes behind the (slower) wrapper.
-      sniffH2(socket, buffered, (verdict) => handlers.h2(verdict === 'fix' ? fixAuthority(socket) : socket));
+      const grpc = handlers.grpc;
+      sniffH2(
+        socket,
+        buffered,
+        (verdict) => {
+          if (verdict === 'grpc' && grpc !== undefined) grpc(socket);
+          else handlers.h2(verdict === 'fix' ? fixAuthority(socket) : socket);
+        },
+        undefined,
+        grpc !== undefined,
+      );
       return;
     }
     socket.pause();
@@ -99,6 +114,17 @@ export function dispatchPlain(socket: Socket, handlers: ProtocolHandlers, opts: 
  * longer see the TLSSocket itself, so grpc-js cannot report the client certificate).
  */
 export function dispatchTls(socket: TLSSocket, handlers: ProtocolHandlers, opts: DispatchOptions = {}): void {
-  if (socket.alpnProtocol === 'h2') handlers.h2(opts.fixAuthority === true ? fixAuthority(socket) : socket);
-  else handlers.http1(socket);
+  if (socket.alpnProtocol !== 'h2') return void handlers.http1(socket);
+  const toNode = (): void => handlers.h2(opts.fixAuthority === true ? fixAuthority(socket) : socket);
+  const grpc = handlers.grpc;
+  if (grpc === undefined) return toNode();
+  // As on plain text: read the preface, then sniff the first request (h2-sniff.ts).
+  let buffered: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    if (buffered.length < H2_PREFACE.length) return;
+    socket.off('data', onData);
+    sniffH2(socket, buffered, (verdict) => (verdict === 'grpc' ? grpc(socket) : toNode()), undefined, true);
+  };
+  socket.on('data', onData);
 }

@@ -14,6 +14,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import * as grpc from '@grpc/grpc-js';
 import { recordServices } from '../../../pkg/server/gateway/unary-registry.js';
 import { createInjectorWithHttp } from '../../../pkg/server/listen/h2-http.js';
+import { serveGrpcConnection } from '../../../pkg/server/listen/h2/server.js';
 import { MessageReader, serveDirectBidi } from '../../../pkg/server/listen/direct-bidi.js';
 
 const PATH = '/test.Svc/Chat';
@@ -114,6 +115,36 @@ function chat(call: grpc.ServerDuplexStream<Buffer, Buffer>): void {
   });
 }
 
+/** A server-streaming method: "<n>" answers n messages, writing only while write() says so ('drain'). */
+const FEED = '/test.Svc/Feed';
+const feedMethod: grpc.MethodDefinition<Buffer, Buffer> = { ...method, path: FEED, requestStream: false };
+
+function feed(call: grpc.ServerWritableStream<Buffer, Buffer>): void {
+  const text = call.request.toString();
+  if (text === 'fail') {
+    call.emit('error', Object.assign(new Error('x'), { code: grpc.status.FAILED_PRECONDITION, details: 'no feed' }));
+    return;
+  }
+  const total = Number(text);
+  let i = 0;
+  let drains = 0;
+  const more = (): void => {
+    while (i < total) {
+      const ok = call.write(Buffer.from(`item ${String(i++)}`));
+      if (!ok) {
+        call.once('drain', () => {
+          drains++;
+          more();
+        });
+        return;
+      }
+    }
+    call.write(Buffer.from(`drains>0 ${String(drains > 0)}`));
+    call.end();
+  };
+  more();
+}
+
 /** Counts the writes each served HTTP/2 stream gets (the direct path's claim is about them). */
 const writes = new Map<string, number>();
 function counted(s: ServerHttp2Stream, h: IncomingHttpHeaders): void {
@@ -132,7 +163,7 @@ async function listen(direct: boolean, server: grpc.Server): Promise<{ port: num
   };
   const { injector } = createInjectorWithHttp(server, grpc.ServerCredentials.createInsecure(), http as never, (s, h) => {
     counted(s, h);
-    return direct && serveDirectBidi(server, s, h, { maxReceiveBytes: MAX, paths: new Set([PATH]) });
+    return direct && serveDirectBidi(server, s, h, { maxReceiveBytes: MAX, paths: new Set([PATH, FEED]) });
   });
   const net = createNetServer((sock) => injector.injectConnection(sock));
   net.listen(0, '127.0.0.1');
@@ -140,14 +171,24 @@ async function listen(direct: boolean, server: grpc.Server): Promise<{ port: num
   return { port: (net.address() as AddressInfo).port, net };
 }
 
+/** The same server through berth's own HTTP/2 server (pkg/server/listen/h2/server.ts). */
+async function listenH2(server: grpc.Server): Promise<{ port: number; net: NetServer }> {
+  const net = createNetServer((sock) => void serveGrpcConnection(server, sock, { maxReceiveBytes: MAX, maxConcurrentStreams: 1000 }));
+  net.listen(0, '127.0.0.1');
+  await once(net, 'listening');
+  return { port: (net.address() as AddressInfo).port, net };
+}
+
 const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX });
 recordServices(server);
-server.addService({ chat: method } as grpc.ServiceDefinition, { chat: chat as grpc.UntypedHandleCall });
+server.addService({ chat: method, feed: feedMethod } as grpc.ServiceDefinition, { chat: chat as grpc.UntypedHandleCall, feed: feed as grpc.UntypedHandleCall });
 const direct = await listen(true, server);
 const plain = await listen(false, server);
+const own = await listenH2(server);
 after(() => {
   direct.net.close();
   plain.net.close();
+  own.net.close();
   server.forceShutdown();
 });
 
@@ -184,7 +225,7 @@ function strip(h: IncomingHttpHeaders | undefined): IncomingHttpHeaders | undefi
 }
 
 /** One raw HTTP/2 bidi exchange: `body` chunks written one by one, then (unless told not to) a half-close. */
-async function raw(port: number, body: Buffer[], o: { headers?: Record<string, string>; halfClose?: boolean | undefined } = {}): Promise<Raw> {
+async function raw(port: number, body: Buffer[], o: { headers?: Record<string, string>; halfClose?: boolean | undefined; path?: string } = {}): Promise<Raw> {
   const client = http2.connect(`http://127.0.0.1:${port}`);
   try {
     const req = client.request({ ':method': 'POST', ':path': PATH, 'content-type': 'application/grpc', te: 'trailers', ...o.headers });
@@ -213,7 +254,11 @@ async function raw(port: number, body: Buffer[], o: { headers?: Record<string, s
   }
 }
 
-const cases: { name: string; body: Buffer[]; headers?: Record<string, string>; halfClose?: boolean }[] = [
+const cases: { name: string; body: Buffer[]; headers?: Record<string, string>; halfClose?: boolean; path?: string }[] = [
+  { name: 'server streaming: one request, answers written as write() allows', body: [frame('40')], path: FEED },
+  { name: 'server streaming: the handler fails', body: [frame('fail')], path: FEED },
+  { name: 'server streaming: no request message', body: [], path: FEED },
+  { name: 'server streaming: a second request message', body: [Buffer.concat([frame('1'), frame('2')])], path: FEED },
   { name: 'two messages in one DATA frame, then a half-close', body: [Buffer.concat([frame('echo:a'), frame('echo:b')])] },
   { name: 'a message split over several DATA frames', body: [frame('echo:split').subarray(0, 3), frame('echo:split').subarray(3, 9), frame('echo:split').subarray(9)] },
   { name: 'a burst of responses written in one turn', body: [frame('burst:100')] },
@@ -236,9 +281,11 @@ const cases: { name: string; body: Buffer[]; headers?: Record<string, string>; h
 
 for (const c of cases) {
   test(`same raw answer as grpc-js: ${c.name}`, async () => {
-    const a = await raw(direct.port, c.body, { headers: { ...c.headers }, halfClose: c.halfClose });
-    const b = await raw(plain.port, c.body, { headers: { ...c.headers }, halfClose: c.halfClose });
+    const o = { headers: { ...c.headers }, halfClose: c.halfClose, ...(c.path === undefined ? {} : { path: c.path }) };
+    const a = await raw(direct.port, c.body, o);
+    const b = await raw(plain.port, c.body, o);
     assert.deepEqual(a, b);
+    assert.deepEqual(await raw(own.port, c.body, o), b, "berth's HTTP/2 server");
     assert.ok(a.trailers !== undefined || a.headers['grpc-status'] !== undefined, 'the call ended with a status');
   });
 }
@@ -304,8 +351,9 @@ test('a grpc-js client gets the same results from both', async () => {
       call.on('error', () => {});
       call.on('status', (st: grpc.StatusObject) => {
         client.close();
-        // the client's own deadline message carries timings
-        resolve(`${got.join('|')} -> ${String(st.code)} ${st.details.replace(/ after .*$/, '')} ${JSON.stringify(st.metadata.getMap())}`);
+        // the client's own deadline message carries timings; node:http2 adds `date` (grpc-go, and
+        // berth's own HTTP/2 server, do not)
+        resolve(`${got.join('|')} -> ${String(st.code)} ${st.details.replace(/ after .*$/, '')} ${JSON.stringify({ ...st.metadata.getMap(), date: undefined })}`);
       });
       for (const t of texts) call.write(Buffer.from(t));
       if (deadlineMs === undefined) call.end();
@@ -318,7 +366,9 @@ test('a grpc-js client gets the same results from both', async () => {
     [['echo:c'], 50],
   ];
   for (const [texts, deadline] of scripts) {
-    assert.equal(await chatWith(direct.port, texts, deadline), await chatWith(plain.port, texts, deadline), texts.join(','));
+    const want = await chatWith(plain.port, texts, deadline);
+    assert.equal(await chatWith(direct.port, texts, deadline), want, texts.join(','));
+    assert.equal(await chatWith(own.port, texts, deadline), want, `${texts.join(',')}, berth's HTTP/2 server`);
   }
 });
 

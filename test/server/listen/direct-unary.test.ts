@@ -13,6 +13,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import * as grpc from '@grpc/grpc-js';
 import { recordServices } from '../../../pkg/server/gateway/unary-registry.js';
 import { createInjectorWithHttp } from '../../../pkg/server/listen/h2-http.js';
+import { serveGrpcConnection } from '../../../pkg/server/listen/h2/server.js';
 import { serveDirectUnary } from '../../../pkg/server/listen/direct-unary.js';
 
 const PATH = '/test.Svc/Echo';
@@ -73,14 +74,24 @@ async function listen(direct: boolean, server: grpc.Server): Promise<{ port: num
   return { port: (net.address() as AddressInfo).port, net };
 }
 
+/** The same server through berth's own HTTP/2 server (pkg/server/listen/h2/server.ts). */
+async function listenH2(server: grpc.Server): Promise<{ port: number; net: NetServer }> {
+  const net = createNetServer((sock) => void serveGrpcConnection(server, sock, { maxReceiveBytes: MAX, maxConcurrentStreams: 1000 }));
+  net.listen(0, '127.0.0.1');
+  await once(net, 'listening');
+  return { port: (net.address() as AddressInfo).port, net };
+}
+
 const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX });
 recordServices(server);
 server.addService({ echo: method } as grpc.ServiceDefinition, { echo: echo as grpc.UntypedHandleCall });
 const direct = await listen(true, server);
 const plain = await listen(false, server);
+const own = await listenH2(server);
 after(() => {
   direct.net.close();
   plain.net.close();
+  own.net.close();
   server.forceShutdown();
 });
 
@@ -150,6 +161,7 @@ for (const c of cases) {
     const a = await raw(direct.port, c.body, c.headers);
     const b = await raw(plain.port, c.body, c.headers);
     assert.deepEqual(a, b);
+    assert.deepEqual(await raw(own.port, c.body, c.headers), b, "berth's HTTP/2 server");
   });
 }
 
@@ -188,12 +200,15 @@ test('a grpc-js client gets the same results from both', async () => {
       const opts = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
       client.makeUnaryRequest(PATH, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(text), md, opts, (err, value) => {
         client.close();
-        // the client's own deadline message carries timings
-        resolve(err ? `error ${err.code} ${err.details.replace(/ after .*$/, '')} ${JSON.stringify(err.metadata.getMap())}` : `ok ${String(value)}`);
+        // the client's own deadline message carries timings; node:http2 adds `date` (grpc-go, and
+        // berth's own HTTP/2 server, do not)
+        resolve(err ? `error ${err.code} ${err.details.replace(/ after .*$/, '')} ${JSON.stringify({ ...err.metadata.getMap(), date: undefined })}` : `ok ${String(value)}`);
       });
     });
   for (const [text, deadline] of [['hi', undefined], ['err', undefined], ['throw', undefined], ['whoami', 5000], ['slow', 50]] as const) {
-    assert.equal(await call(direct.port, text, deadline), await call(plain.port, text, deadline), text);
+    const want = await call(plain.port, text, deadline);
+    assert.equal(await call(direct.port, text, deadline), want, text);
+    assert.equal(await call(own.port, text, deadline), want, `${text}, berth's HTTP/2 server`);
   }
 });
 

@@ -152,3 +152,68 @@ async function waitUntil(cond: () => boolean, ms = 5_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+test("with a grpc handler, a gRPC connection goes to berth's HTTP/2 server (URL authority included); other HTTP/2 stays on node:http2", async (t) => {
+  const grpcServer = new (await import('@grpc/grpc-js')).Server();
+  const { recordServices } = await import('../../../pkg/server/gateway/unary-registry.js');
+  const { serveGrpcConnection } = await import('../../../pkg/server/listen/h2/server.js');
+  recordServices(grpcServer);
+  const method = { path: '/t.S/Echo', requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
+  grpcServer.addService({ echo: method }, { echo: ((call: { request: Buffer }, cb: (e: null, v: Buffer) => void) => cb(null, Buffer.concat([Buffer.from('echo:'), call.request]))) as never });
+  const toGrpc: Duplex[] = [];
+  const toNode: Duplex[] = [];
+  const h2 = http2.createServer();
+  h2.on('stream', (stream) => {
+    stream.respond({ ':status': 200 });
+    stream.end('node');
+  });
+  const net = createNetServer((socket) =>
+    dispatchPlain(
+      socket,
+      {
+        h2: (c) => {
+          toNode.push(c);
+          h2.emit('connection', c);
+        },
+        http1: (c) => c.destroy(),
+        grpc: (c) => {
+          toGrpc.push(c);
+          serveGrpcConnection(grpcServer, c, { maxReceiveBytes: -1, maxConcurrentStreams: 100 });
+        },
+      },
+      { fixAuthority: true },
+    ),
+  );
+  net.listen(0, '127.0.0.1');
+  await once(net, 'listening');
+  t.after(() => {
+    net.close();
+    h2.close();
+    grpcServer.forceShutdown();
+  });
+  const port = (net.address() as AddressInfo).port;
+  const grpcCall = async (authority: string): Promise<string> => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const body = Buffer.from('hi');
+      const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]);
+      const req = client.request({ ':method': 'POST', ':path': '/t.S/Echo', ':authority': authority, 'content-type': 'application/grpc', te: 'trailers' });
+      const chunks: Buffer[] = [];
+      let st: unknown;
+      req.on('data', (d: Buffer) => chunks.push(d));
+      req.on('trailers', (h) => (st = h['grpc-status']));
+      req.end(framed);
+      await once(req, 'close');
+      return `${Buffer.concat(chunks).subarray(5).toString()} status=${String(st)}`;
+    } finally {
+      client.close();
+    }
+  };
+  assert.equal(await grpcCall(`127.0.0.1:${port}`), 'echo:hi status=0');
+  assert.equal(await grpcCall(`http://127.0.0.1:${port}`), 'echo:hi status=0');
+  const plain = http2.connect(`http://127.0.0.1:${port}`);
+  t.after(() => plain.close());
+  assert.equal(await get(plain), 'node');
+  assert.equal(toGrpc.length, 2);
+  assert.equal(toNode.length, 1);
+});

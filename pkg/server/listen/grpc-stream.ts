@@ -1,0 +1,79 @@
+/**
+ * The HTTP/2 stream operations the direct gRPC call paths (direct-unary.ts, direct-bidi.ts) use, so
+ * the same call code runs over node:http2's ServerHttp2Stream ({@link nodeGrpcStream}) and over the
+ * gRPC HTTP/2 server's own streams (h2/grpc-stream.ts). Only what a gRPC answer needs: headers, DATA,
+ * trailers (or a trailers-only answer), read-side pause, and the request's data/end/close events.
+ */
+import type { OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
+
+export type OutHeaders = OutgoingHttpHeaders;
+
+export interface GrpcStream {
+  /** The connection's socket (peer address, TLS identity); undefined once it is gone. */
+  readonly socket: Socket | undefined;
+  readonly headersSent: boolean;
+  /** Closed or destroyed: nothing more can be sent. */
+  readonly gone: boolean;
+  /** A whole unary answer in one go: headers, DATA, trailers. */
+  respondAll(headers: OutHeaders, data: Buffer, trailers: OutHeaders): void;
+  /** Response headers; the stream stays open for DATA and trailers. */
+  sendHeaders(headers: OutHeaders): void;
+  /** DATA; `cb` runs once it is handed to the connection (with an error if it could not be). */
+  write(data: Buffer, cb: (err?: Error | null) => void): void;
+  /** Trailers after every DATA written; `sent` runs once they are out. */
+  endWithTrailers(trailers: OutHeaders, sent?: () => void): void;
+  /** An answer that is only a status (HEADERS with END_STREAM). */
+  trailersOnly(headers: OutHeaders): void;
+  pause(): void;
+  resume(): void;
+  isPaused(): boolean;
+  onData(fn: (chunk: Buffer) => void): void;
+  /** The client's END_STREAM. */
+  onEnd(fn: () => void): void;
+  /** The stream is over (answered, reset, or the connection went away). */
+  onClose(fn: () => void): void;
+}
+
+/** A GrpcStream over node:http2. */
+export function nodeGrpcStream(s: ServerHttp2Stream): GrpcStream {
+  s.on('error', () => {}); // a reset stream errors; 'close' does the cleanup
+  return {
+    get socket() {
+      return s.session?.socket as Socket | undefined;
+    },
+    get headersSent() {
+      return s.headersSent;
+    },
+    get gone() {
+      return s.destroyed || s.closed;
+    },
+    respondAll(headers, data, trailers) {
+      s.respond(headers, { waitForTrailers: true });
+      s.once('wantTrailers', () => s.sendTrailers(trailers));
+      s.end(data);
+    },
+    sendHeaders(headers) {
+      s.respond(headers, { waitForTrailers: true });
+    },
+    write(data, cb) {
+      s.write(data, cb);
+    },
+    endWithTrailers(trailers, sent) {
+      s.once('wantTrailers', () => {
+        s.sendTrailers(trailers);
+        sent?.();
+      });
+      s.end();
+    },
+    trailersOnly(headers) {
+      s.respond(headers, { endStream: true });
+    },
+    pause: () => void s.pause(),
+    resume: () => void s.resume(),
+    isPaused: () => s.isPaused(),
+    onData: (fn) => void s.on('data', fn),
+    onEnd: (fn) => void s.on('end', fn),
+    onClose: (fn) => void s.once('close', fn),
+  };
+}
