@@ -1,8 +1,12 @@
 /**
- * A direct HTTP/2 path for the bidirectional streams that carry many small responses (Watch,
- * LeaseKeepAlive): the stream is served here instead of by grpc-js's call machinery, through the
- * same recorded handler grpc-js would call (gateway/unary-registry.ts: metrics observers, learner
- * gate, auth gate and the service), with the method's own (de)serializers (byte counting included).
+ * A direct HTTP/2 path for streaming calls: bidi (over node:http2 by default only the ones that carry
+ * many small responses, Watch and LeaseKeepAlive) and server-streaming (every streaming method on
+ * berth's own HTTP/2 server, h2/server.ts). The stream is served here instead of by grpc-js's call
+ * machinery, through the same recorded handler grpc-js would call (gateway/unary-registry.ts: metrics
+ * observers, learner gate, auth gate and the service), with the method's own (de)serializers.
+ * A server-streaming handler starts at the client's half-close with its one request message
+ * (`call.request`), as in grpc-js; `write` returns false past 16 responses not yet taken and 'drain'
+ * follows, as grpc-js's object-mode Writable does.
  *
  * Why: grpc-js writes a stream's responses through a Node Writable whose `_write` completes only when
  * HTTP/2 has sent the message, so one response reaches the socket per event-loop turn, each in its
