@@ -35,45 +35,38 @@
  * Streams this path does not take (other methods, a compressed request, a method not recorded) go to
  * grpc-js untouched.
  */
-import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { status, type Metadata, type Server } from '@grpc/grpc-js';
 import { recordedStream } from '../gateway/unary-registry.js';
 import {
   DEADLINE_EXCEEDED,
   OK_HEADERS,
-  authContextOf,
   badTimeout,
   callMetadata,
-  peerOf,
+  directPath,
   statusOfError,
   statusTrailers,
   timeoutMs,
   tooLarge,
   trailersOnly,
+  CallView,
   type CallStatus,
+  type DirectOptions,
 } from './direct-call.js';
 import { nodeGrpcStream, type GrpcStream } from './grpc-stream.js';
 
 /** The bidi methods whose responses come in bursts. */
 export const DIRECT_BIDI_PATHS: ReadonlySet<string> = new Set(['/etcdserverpb.Watch/Watch', '/etcdserverpb.Lease/LeaseKeepAlive']);
 
-export interface DirectBidiOptions {
-  /** grpc.max_receive_message_length of the grpc.Server (-1: unlimited). */
-  readonly maxReceiveBytes: number;
-  /** The methods taken (default: the ones above); 'all': every recorded method of the kind. */
-  readonly paths?: ReadonlySet<string> | 'all';
-}
+export type DirectBidiOptions = DirectOptions;
 
 /**
  * Takes `stream` when its method is one of the direct bidi paths and is recorded on `server`; returns
  * false (touching nothing) otherwise, so the caller hands it on.
  */
 export function serveDirectBidi(server: Server, stream: ServerHttp2Stream | GrpcStream, headers: IncomingHttpHeaders, o: DirectBidiOptions): boolean {
-  const path = headers[':path'];
-  if (typeof path !== 'string' || (o.paths !== 'all' && !(o.paths ?? DIRECT_BIDI_PATHS).has(path))) return false;
-  const enc = headers['grpc-encoding'];
-  if (enc !== undefined && enc !== 'identity') return false;
+  const path = directPath(headers, o, DIRECT_BIDI_PATHS);
+  if (path === undefined) return false;
   const rec = recordedStream(server, path);
   if (rec?.type !== 'bidi_stream' && rec?.type !== 'server_stream') return false;
   new BidiCall('respond' in stream ? nodeGrpcStream(stream) : stream, headers, path, rec, o.maxReceiveBytes).start();
@@ -114,17 +107,13 @@ export class MessageReader {
 }
 
 /** The call object handlers see: the part of grpc-js's ServerDuplexStream that berth's layers use. */
-class BidiCallView extends EventEmitter {
-  cancelled = false;
+class BidiCallView extends CallView {
   /** A server-streaming call's one request message (grpc-js's ServerWritableStream.request). */
   request: unknown = undefined;
   readonly #owner: BidiCall;
 
-  constructor(
-    readonly metadata: Metadata,
-    owner: BidiCall,
-  ) {
-    super();
+  constructor(metadata: Metadata, owner: BidiCall) {
+    super(metadata, owner);
     this.#owner = owner;
     // Like grpc-js's ServerDuplexStream: an emitted error is the call's final status.
     this.on('error', (err: Error) => owner.end(statusOfError(err)));
@@ -134,21 +123,6 @@ class BidiCallView extends EventEmitter {
     });
   }
 
-  getPeer(): string {
-    return peerOf(this.#owner.stream);
-  }
-  getDeadline(): number {
-    return this.#owner.deadline;
-  }
-  getPath(): string {
-    return this.#owner.path;
-  }
-  getHost(): string {
-    return this.#owner.host;
-  }
-  getAuthContext(): { transportSecurityType?: string; sslPeerCertificate?: unknown } {
-    return authContextOf(this.#owner.stream);
-  }
   sendMetadata(md?: Metadata): void {
     this.#owner.sendHeaders(md);
   }

@@ -4,6 +4,7 @@
  * stream, how a handler's error becomes a status, and trailers-only answers. Each piece mirrors what
  * grpc-js 1.14 does (server-interceptors.ts, server-call.ts), so a client cannot tell the paths apart.
  */
+import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http2';
 import { TLSSocket } from 'node:tls';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
@@ -21,6 +22,25 @@ export const OK_TRAILERS = { 'grpc-status': '0', 'grpc-message': 'OK' };
 const NOT_METADATA = ['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type'];
 const DEADLINE = /(\d{1,8})\s*([HMSmun])/;
 const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/** Options of both direct paths. */
+export interface DirectOptions {
+  /** grpc.max_receive_message_length of the grpc.Server (-1: unlimited). */
+  readonly maxReceiveBytes: number;
+  /** The methods taken (default: the path's own set); 'all': every recorded method of the kind. */
+  readonly paths?: ReadonlySet<string> | 'all';
+}
+
+/**
+ * The method path of a request a direct path may take: in `paths` (or `defaults`) and not compressed
+ * (grpc-js decompresses; the direct paths do not). Undefined otherwise.
+ */
+export function directPath(headers: IncomingHttpHeaders, o: DirectOptions, defaults: ReadonlySet<string>): string | undefined {
+  const path = headers[':path'];
+  if (typeof path !== 'string' || (o.paths !== 'all' && !(o.paths ?? defaults).has(path))) return undefined;
+  const enc = headers['grpc-encoding'];
+  return enc === undefined || enc === 'identity' ? path : undefined;
+}
 
 /** A final status: code, message and trailing metadata. */
 export interface CallStatus {
@@ -93,4 +113,42 @@ export function trailersOnly(stream: GrpcStream, s: CallStatus): void {
 /** A length-prefixed message too large for the receive limit: grpc-js's words. */
 export function tooLarge(len: number, max: number): CallStatus {
   return { code: status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${String(len)} vs ${String(max)})` };
+}
+
+/** What a call view reads from the call it belongs to. */
+export interface CallOwner {
+  readonly stream: GrpcStream;
+  readonly deadline: number;
+  readonly path: string;
+  readonly host: string;
+}
+
+/** The getters every grpc-js call object has, over a direct call; the paths' views extend it. */
+export class CallView extends EventEmitter {
+  cancelled = false;
+  readonly #owner: CallOwner;
+
+  constructor(
+    readonly metadata: Metadata,
+    owner: CallOwner,
+  ) {
+    super();
+    this.#owner = owner;
+  }
+
+  getPeer(): string {
+    return peerOf(this.#owner.stream);
+  }
+  getDeadline(): number {
+    return this.#owner.deadline;
+  }
+  getPath(): string {
+    return this.#owner.path;
+  }
+  getHost(): string {
+    return this.#owner.host;
+  }
+  getAuthContext(): { transportSecurityType?: string; sslPeerCertificate?: unknown } {
+    return authContextOf(this.#owner.stream);
+  }
 }

@@ -27,23 +27,23 @@
  * Streams this path does not take (other methods, a compressed request, a method not recorded) go to
  * grpc-js untouched.
  */
-import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { status, type Metadata, type Server, type ServiceError } from '@grpc/grpc-js';
+import { status, type Server, type ServiceError } from '@grpc/grpc-js';
 import { recordedUnary } from '../gateway/unary-registry.js';
 import {
   DEADLINE_EXCEEDED,
   OK_HEADERS,
   OK_TRAILERS,
-  authContextOf,
   badTimeout,
   callMetadata,
-  peerOf,
+  directPath,
   statusOfError,
   timeoutMs,
   tooLarge,
   trailersOnly,
+  CallView,
   type CallStatus,
+  type DirectOptions,
 } from './direct-call.js';
 import { nodeGrpcStream, type GrpcStream } from './grpc-stream.js';
 
@@ -56,22 +56,15 @@ export const DIRECT_UNARY_PATHS: ReadonlySet<string> = new Set([
   '/etcdserverpb.KV/Compact',
 ]);
 
-export interface DirectUnaryOptions {
-  /** grpc.max_receive_message_length of the grpc.Server (-1: unlimited). */
-  readonly maxReceiveBytes: number;
-  /** The methods taken (default: the ones above); 'all': every recorded method of the kind. */
-  readonly paths?: ReadonlySet<string> | 'all';
-}
+export type DirectUnaryOptions = DirectOptions;
 
 /**
  * Takes `stream` when its method is one of the direct paths and is recorded on `server`; returns
  * false (touching nothing) otherwise, so the caller hands it to grpc-js.
  */
 export function serveDirectUnary(server: Server, stream: ServerHttp2Stream | GrpcStream, headers: IncomingHttpHeaders, o: DirectUnaryOptions): boolean {
-  const path = headers[':path'];
-  if (typeof path !== 'string' || (o.paths !== 'all' && !(o.paths ?? DIRECT_UNARY_PATHS).has(path))) return false;
-  const enc = headers['grpc-encoding'];
-  if (enc !== undefined && enc !== 'identity') return false;
+  const path = directPath(headers, o, DIRECT_UNARY_PATHS);
+  if (path === undefined) return false;
   const rec = recordedUnary(server, path);
   if (rec === undefined) return false;
   new DirectCall('respond' in stream ? nodeGrpcStream(stream) : stream, headers, path, rec, o.maxReceiveBytes).start();
@@ -81,32 +74,8 @@ export function serveDirectUnary(server: Server, stream: ServerHttp2Stream | Grp
 type Recorded = NonNullable<ReturnType<typeof recordedUnary>>;
 
 /** The call object handlers see: the part of grpc-js's ServerUnaryCall that berth's layers use. */
-class UnaryCallView extends EventEmitter {
-  cancelled = false;
+class UnaryCallView extends CallView {
   request: unknown = undefined;
-  readonly #owner: DirectCall;
-  constructor(
-    readonly metadata: Metadata,
-    owner: DirectCall,
-  ) {
-    super();
-    this.#owner = owner;
-  }
-  getPeer(): string {
-    return this.#owner.peer();
-  }
-  getDeadline(): number {
-    return this.#owner.deadline;
-  }
-  getPath(): string {
-    return this.#owner.path;
-  }
-  getHost(): string {
-    return this.#owner.host;
-  }
-  getAuthContext(): { transportSecurityType?: string; sslPeerCertificate?: unknown } {
-    return this.#owner.authContext();
-  }
   sendMetadata(): void {}
 }
 
@@ -142,14 +111,6 @@ class DirectCall {
     if (this.#done) return;
     s.onData((d: Buffer) => this.#data(d));
     s.onEnd(() => this.#end());
-  }
-
-  peer(): string {
-    return peerOf(this.stream);
-  }
-
-  authContext(): { transportSecurityType?: string; sslPeerCertificate?: unknown } {
-    return authContextOf(this.stream);
   }
 
   #deadline(value: string): void {

@@ -14,9 +14,11 @@
  *  - PINGs the client sends meanwhile are answered here and removed;
  *  - every other byte is given back unchanged and in order. node:http2 then sends its own SETTINGS,
  *    which the client applies as an ordinary settings change, and ACKs the client's SETTINGS.
- * A connection that sends no request within {@link SNIFF_IDLE_MS}, or whose frames cannot be parsed
- * here, is handed to the wrapper (which sniffs lazily, whenever the request comes): correct, only
- * slower. The sniffer never rejects anything; node:http2 reports protocol errors as usual.
+ * A connection that sends no request within {@link SNIFF_IDLE_MS} goes to berth's gRPC server when
+ * the caller has one (`wantGrpc`: a gRPC client that dialed before its first call), else to the
+ * wrapper (which sniffs lazily, whenever the request comes): correct, only slower. A connection whose
+ * frames cannot be parsed here goes to the wrapper. The sniffer never rejects anything; node:http2
+ * reports protocol errors as usual.
  */
 import type { Socket } from 'node:net';
 import hpack, { type HpackHeader } from 'hpack.js';
@@ -158,7 +160,9 @@ export function sniffH2(socket: Socket, head: Buffer, done: (verdict: SniffVerdi
     finished = true;
     clearTimeout(timer);
   };
-  const timer = setTimeout(() => finish('fix'), idleMs);
+  // Idle: with berth's gRPC server, a gRPC client that connected before its first call (clientv3
+  // dials eagerly) is the likely peer; otherwise the wrapper, which sniffs lazily.
+  const timer = setTimeout(() => finish(wantGrpc ? 'grpc' : 'fix'), idleMs);
   socket.on('data', onData);
   socket.on('error', onError);
   socket.on('close', onClose);

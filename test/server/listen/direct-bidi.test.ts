@@ -10,28 +10,15 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { recordServices } from '../../../pkg/server/gateway/unary-registry.js';
-import { createInjectorWithHttp } from '../../../pkg/server/listen/h2-http.js';
-import { serveGrpcConnection } from '../../../pkg/server/listen/h2/server.js';
+import { bytesMethod, frame, listenNode, listenOwn, strip, until, type Listening } from './direct-harness.js';
 import { MessageReader, serveDirectBidi } from '../../../pkg/server/listen/direct-bidi.js';
 
 const PATH = '/test.Svc/Chat';
 const MAX = 64 * 1024;
 
-const method: grpc.MethodDefinition<Buffer, Buffer> = {
-  path: PATH,
-  requestStream: true,
-  responseStream: true,
-  requestSerialize: (b) => b,
-  requestDeserialize: (b) => {
-    if (b.toString().startsWith('bad')) throw new Error('cannot decode');
-    return Buffer.from(b);
-  },
-  responseSerialize: (b) => b,
-  responseDeserialize: (b) => b,
-};
+const method = bytesMethod(PATH, true, true);
 
 let cancelled = 0;
 let started = 0;
@@ -156,27 +143,11 @@ function counted(s: ServerHttp2Stream, h: IncomingHttpHeaders): void {
   };
 }
 
-async function listen(direct: boolean, server: grpc.Server): Promise<{ port: number; net: NetServer }> {
-  const http = (_req: unknown, res: { statusCode: number; end(s: string): void }): void => {
-    res.statusCode = 404;
-    res.end('no');
-  };
-  const { injector } = createInjectorWithHttp(server, grpc.ServerCredentials.createInsecure(), http as never, (s, h) => {
+function listen(direct: boolean, server: grpc.Server): Promise<Listening> {
+  return listenNode(server, (s, h) => {
     counted(s, h);
     return direct && serveDirectBidi(server, s, h, { maxReceiveBytes: MAX, paths: new Set([PATH, FEED]) });
   });
-  const net = createNetServer((sock) => injector.injectConnection(sock));
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  return { port: (net.address() as AddressInfo).port, net };
-}
-
-/** The same server through berth's own HTTP/2 server (pkg/server/listen/h2/server.ts). */
-async function listenH2(server: grpc.Server): Promise<{ port: number; net: NetServer }> {
-  const net = createNetServer((sock) => void serveGrpcConnection(server, sock, { maxReceiveBytes: MAX, maxConcurrentStreams: 1000 }));
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  return { port: (net.address() as AddressInfo).port, net };
 }
 
 const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX });
@@ -184,21 +155,13 @@ recordServices(server);
 server.addService({ chat: method, feed: feedMethod } as grpc.ServiceDefinition, { chat: chat as grpc.UntypedHandleCall, feed: feed as grpc.UntypedHandleCall });
 const direct = await listen(true, server);
 const plain = await listen(false, server);
-const own = await listenH2(server);
+const own = await listenOwn(server, MAX);
 after(() => {
   direct.net.close();
   plain.net.close();
   own.net.close();
   server.forceShutdown();
 });
-
-function frame(msg: string | Buffer, declared?: number): Buffer {
-  const b = typeof msg === 'string' ? Buffer.from(msg) : msg;
-  const f = Buffer.alloc(5 + b.length);
-  f.writeUInt32BE(declared ?? b.length, 1);
-  b.copy(f, 5);
-  return f;
-}
 
 /** The length-prefixed messages of a response body, as text. */
 function messages(body: Buffer): string[] {
@@ -215,13 +178,6 @@ interface Raw {
   headers: IncomingHttpHeaders;
   messages: string[];
   trailers: IncomingHttpHeaders | undefined;
-}
-
-function strip(h: IncomingHttpHeaders | undefined): IncomingHttpHeaders | undefined {
-  if (h === undefined) return undefined;
-  const c = { ...h };
-  delete c.date;
-  return c;
 }
 
 /** One raw HTTP/2 bidi exchange: `body` chunks written one by one, then (unless told not to) a half-close. */
@@ -397,10 +353,3 @@ test('MessageReader: messages across chunks, several per chunk, the limit checke
   assert.deepEqual((new MessageReader(-1).push(frame('y'.repeat(100))) as Buffer[]).map(String), ['y'.repeat(100)]);
 });
 
-async function until(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail('condition not reached within 5 s');
-    await new Promise((r) => setImmediate(r));
-  }
-}

@@ -9,28 +9,15 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http2, { type IncomingHttpHeaders } from 'node:http2';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { recordServices } from '../../../pkg/server/gateway/unary-registry.js';
-import { createInjectorWithHttp } from '../../../pkg/server/listen/h2-http.js';
-import { serveGrpcConnection } from '../../../pkg/server/listen/h2/server.js';
+import { bytesMethod, frame, listenNode, listenOwn, strip, until, type Listening } from './direct-harness.js';
 import { serveDirectUnary } from '../../../pkg/server/listen/direct-unary.js';
 
 const PATH = '/test.Svc/Echo';
 const MAX = 64 * 1024;
 
-const method: grpc.MethodDefinition<Buffer, Buffer> = {
-  path: PATH,
-  requestStream: false,
-  responseStream: false,
-  requestSerialize: (b) => b,
-  requestDeserialize: (b) => {
-    if (b.toString().startsWith('bad')) throw new Error('cannot decode');
-    return Buffer.from(b);
-  },
-  responseSerialize: (b) => b,
-  responseDeserialize: (b) => b,
-};
+const method = bytesMethod(PATH, false, false);
 
 let cancelled = 0;
 let slowStarted = 0;
@@ -62,24 +49,8 @@ function echo(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData
   setImmediate(() => cb(null, Buffer.from(`echo:${req}`)));
 }
 
-async function listen(direct: boolean, server: grpc.Server): Promise<{ port: number; net: NetServer }> {
-  const http = (_req: unknown, res: { statusCode: number; end(s: string): void }): void => {
-    res.statusCode = 404;
-    res.end('no');
-  };
-  const { injector } = createInjectorWithHttp(server, grpc.ServerCredentials.createInsecure(), http as never, direct ? (s, h) => serveDirectUnary(server, s, h, { maxReceiveBytes: MAX, paths: new Set([PATH]) }) : undefined);
-  const net = createNetServer((sock) => injector.injectConnection(sock));
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  return { port: (net.address() as AddressInfo).port, net };
-}
-
-/** The same server through berth's own HTTP/2 server (pkg/server/listen/h2/server.ts). */
-async function listenH2(server: grpc.Server): Promise<{ port: number; net: NetServer }> {
-  const net = createNetServer((sock) => void serveGrpcConnection(server, sock, { maxReceiveBytes: MAX, maxConcurrentStreams: 1000 }));
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  return { port: (net.address() as AddressInfo).port, net };
+function listen(direct: boolean, server: grpc.Server): Promise<Listening> {
+  return listenNode(server, (s, h) => direct && serveDirectUnary(server, s, h, { maxReceiveBytes: MAX, paths: new Set([PATH]) }));
 }
 
 const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX });
@@ -87,7 +58,7 @@ recordServices(server);
 server.addService({ echo: method } as grpc.ServiceDefinition, { echo: echo as grpc.UntypedHandleCall });
 const direct = await listen(true, server);
 const plain = await listen(false, server);
-const own = await listenH2(server);
+const own = await listenOwn(server, MAX);
 after(() => {
   direct.net.close();
   plain.net.close();
@@ -95,25 +66,10 @@ after(() => {
   server.forceShutdown();
 });
 
-function frame(msg: string | Buffer, declared?: number): Buffer {
-  const b = typeof msg === 'string' ? Buffer.from(msg) : msg;
-  const f = Buffer.alloc(5 + b.length);
-  f.writeUInt32BE(declared ?? b.length, 1);
-  b.copy(f, 5);
-  return f;
-}
-
 interface Raw {
   headers: IncomingHttpHeaders;
   body: string;
   trailers: IncomingHttpHeaders | undefined;
-}
-
-function strip(h: IncomingHttpHeaders | undefined): IncomingHttpHeaders | undefined {
-  if (h === undefined) return undefined;
-  const c = { ...h };
-  delete c.date;
-  return c;
 }
 
 /** One raw HTTP/2 request; `body` chunks are written one by one. */
@@ -227,10 +183,3 @@ test('a client that resets the stream cancels the call', async () => {
   await until(() => cancelled > before);
 });
 
-async function until(cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail('condition not reached within 5 s');
-    await new Promise((r) => setImmediate(r));
-  }
-}

@@ -92,7 +92,7 @@ test('a URL authority in the first request puts the connection behind the wrappe
 });
 
 /** Drives sniffH2 directly over a socket pair and reports the verdict and what the server side got back. */
-async function sniffPair(t: TestContext, idleMs: number) {
+async function sniffPair(t: TestContext, idleMs: number, wantGrpc = false) {
   const net = createNetServer();
   net.listen(0, '127.0.0.1');
   await once(net, 'listening');
@@ -106,7 +106,7 @@ async function sniffPair(t: TestContext, idleMs: number) {
   client.write(PREFACE);
   const [head] = (await once(server, 'data')) as [Buffer];
   let verdict: SniffVerdict | undefined;
-  sniffH2(server, head, (v) => (verdict = v), idleMs);
+  sniffH2(server, head, (v) => (verdict = v), idleMs, wantGrpc);
   const rest = async (): Promise<Buffer> => {
     const parts: Buffer[] = [];
     for (let b = server.read() as Buffer | null; b !== null; b = server.read() as Buffer | null) parts.push(b);
@@ -141,6 +141,15 @@ test('a connection idle past the limit goes behind the wrapper, with its bytes i
   p.client.write(clientSettings);
   await waitUntil(() => p.verdict() !== undefined);
   assert.equal(p.verdict(), 'fix');
+  const got = await p.rest();
+  assert.deepEqual(got.subarray(0, PREFACE.length), PREFACE);
+});
+
+test("a connection idle past the limit goes to berth's gRPC server when there is one (clients dial before their first call)", async (t) => {
+  const p = await sniffPair(t, 50, true);
+  p.client.write(frame(0x4, 0, 0, Buffer.alloc(0)));
+  await waitUntil(() => p.verdict() !== undefined);
+  assert.equal(p.verdict(), 'grpc');
   const got = await p.rest();
   assert.deepEqual(got.subarray(0, PREFACE.length), PREFACE);
 });

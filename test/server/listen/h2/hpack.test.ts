@@ -8,18 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import hpack, { type HpackHeader } from 'hpack.js';
 import { HpackDecoder, HpackError, STATIC_TABLE, encodeHeaders, huffmanDecode } from '../../../../pkg/server/listen/h2/hpack.js';
-
-/** A seeded PRNG (mulberry32), so a failure names its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../../storage/mvcc/gen.js';
 
 function compressBlocks(lists: HpackHeader[][], tableSize: number): Buffer[] {
   const c = hpack.compressor.create({ table: { maxSize: tableSize } });
