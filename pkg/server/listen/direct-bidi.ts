@@ -32,8 +32,9 @@
  *   direct-unary.ts;
  * - after the status, or when the client resets the stream, the call is `cancelled` and emits
  *   'cancelled' then 'close' (grpc-js does the same after a normal end too).
- * Streams this path does not take (other methods, a compressed request, a method not recorded) go to
- * grpc-js untouched.
+ * - A message with the compressed flag is inflated per `grpc-encoding` as grpc-js does (gzip, deflate;
+ *   direct-call.ts messageBytes).
+ * Streams this path does not take (other methods, a method not recorded) go to grpc-js untouched.
  */
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { status, type Metadata, type Server } from '@grpc/grpc-js';
@@ -44,6 +45,8 @@ import {
   badTimeout,
   callMetadata,
   directPath,
+  messageBytes,
+  requestEncoding,
   statusOfError,
   statusTrailers,
   timeoutMs,
@@ -90,15 +93,15 @@ export class MessageReader {
     this.#max = maxBytes;
   }
 
-  /** The payloads completed by `chunk`, or the status that ends the call. */
-  push(chunk: Buffer): Buffer[] | CallStatus {
+  /** The messages (flag and payload) completed by `chunk`, or the status that ends the call. */
+  push(chunk: Buffer): { readonly flag: number; readonly payload: Buffer }[] | CallStatus {
     let buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    const out: Buffer[] = [];
+    const out: { flag: number; payload: Buffer }[] = [];
     while (buf.length >= 5) {
       const len = buf.readUInt32BE(1);
       if (this.#max !== -1 && len > this.#max) return tooLarge(len, this.#max);
       if (buf.length < 5 + len) break;
-      out.push(buf.subarray(5, 5 + len));
+      out.push({ flag: buf[0] as number, payload: buf.subarray(5, 5 + len) });
       buf = buf.subarray(5 + len);
     }
     this.#buf = buf;
@@ -154,6 +157,8 @@ class BidiCall {
   paused = false;
   readonly #view: BidiCallView;
   readonly #reader: MessageReader;
+  readonly #max: number;
+  readonly #encoding: string;
   #timer: NodeJS.Timeout | undefined;
   /** The status is sent (or the stream is gone): nothing more goes out. */
   #done = false;
@@ -185,6 +190,8 @@ class BidiCall {
     this.host = headers[':authority'] ?? headers.host ?? '';
     this.#serverStream = rec.type === 'server_stream';
     this.#reader = new MessageReader(max);
+    this.#max = max;
+    this.#encoding = requestEncoding(headers);
     this.#view = new BidiCallView(callMetadata(headers), this);
     const timeout = headers['grpc-timeout'];
     if (typeof timeout === 'string') {
@@ -345,7 +352,13 @@ class BidiCall {
       this.#sendStatus(got);
       return;
     }
-    for (const bytes of got) {
+    for (const m of got) {
+      const bytes = messageBytes(m.flag, m.payload, this.#encoding, this.#max);
+      if (!Buffer.isBuffer(bytes)) {
+        this.deliver();
+        this.#sendStatus(bytes);
+        return;
+      }
       let msg: unknown;
       try {
         msg = this.rec.deserialize(bytes);

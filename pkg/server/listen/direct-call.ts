@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http2';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { TLSSocket } from 'node:tls';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { GrpcStream } from './grpc-stream.js';
@@ -31,15 +32,36 @@ export interface DirectOptions {
   readonly paths?: ReadonlySet<string> | 'all';
 }
 
-/**
- * The method path of a request a direct path may take: in `paths` (or `defaults`) and not compressed
- * (grpc-js decompresses; the direct paths do not). Undefined otherwise.
- */
+/** The method path of a request a direct path may take (in `paths`, or `defaults`); undefined otherwise. */
 export function directPath(headers: IncomingHttpHeaders, o: DirectOptions, defaults: ReadonlySet<string>): string | undefined {
   const path = headers[':path'];
-  if (typeof path !== 'string' || (o.paths !== 'all' && !(o.paths ?? defaults).has(path))) return undefined;
+  return typeof path !== 'string' || (o.paths !== 'all' && !(o.paths ?? defaults).has(path)) ? undefined : path;
+}
+
+/** The request's `grpc-encoding` ("identity" without one). */
+export function requestEncoding(headers: IncomingHttpHeaders): string {
   const enc = headers['grpc-encoding'];
-  return enc === undefined || enc === 'identity' ? path : undefined;
+  return typeof enc === 'string' ? enc : 'identity';
+}
+
+/**
+ * A received message's bytes, decompressed when its compressed flag is set, as grpc-js does: gzip and
+ * deflate; a flagged message under "identity" is taken as is; another encoding is UNIMPLEMENTED; bytes
+ * that do not inflate are INTERNAL; more than `max` bytes inflated is RESOURCE_EXHAUSTED.
+ */
+export function messageBytes(flag: number, payload: Buffer, encoding: string, max: number): Buffer | CallStatus {
+  if (flag === 0 || encoding === 'identity') return payload;
+  if (encoding !== 'gzip' && encoding !== 'deflate') {
+    return { code: status.UNIMPLEMENTED, details: `Received message compressed with unsupported encoding "${encoding}"` };
+  }
+  try {
+    return (encoding === 'gzip' ? gunzipSync : inflateSync)(payload, max === -1 ? {} : { maxOutputLength: max });
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+      return { code: status.RESOURCE_EXHAUSTED, details: `Received message that decompresses to a size larger than ${String(max)}` };
+    }
+    return { code: status.INTERNAL, details: 'Failed to decompress message' };
+  }
 }
 
 /** A final status: code, message and trailing metadata. */

@@ -24,8 +24,9 @@
  *   <path>`; two: `Received a second request message for server streaming method <path>`; bytes that
  *   do not decode: INTERNAL "Error deserializing request"; a throwing handler: UNKNOWN "Unknown error".
  * - The client resetting the stream cancels the call (`cancelled` true, 'cancelled' emitted).
- * Streams this path does not take (other methods, a compressed request, a method not recorded) go to
- * grpc-js untouched.
+ * - A message with the compressed flag is inflated per `grpc-encoding` as grpc-js does (gzip, deflate;
+ *   direct-call.ts messageBytes).
+ * Streams this path does not take (other methods, a method not recorded) go to grpc-js untouched.
  */
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { status, type Server, type ServiceError } from '@grpc/grpc-js';
@@ -37,6 +38,8 @@ import {
   badTimeout,
   callMetadata,
   directPath,
+  messageBytes,
+  requestEncoding,
   statusOfError,
   timeoutMs,
   tooLarge,
@@ -89,6 +92,7 @@ class DirectCall {
   /** Offset of the next message's length prefix not yet checked against the limit. */
   #nextPrefix = 0;
   readonly #view: UnaryCallView;
+  readonly #encoding: string;
 
   constructor(
     readonly stream: GrpcStream,
@@ -98,6 +102,7 @@ class DirectCall {
     readonly max: number,
   ) {
     this.host = headers[':authority'] ?? headers.host ?? '';
+    this.#encoding = requestEncoding(headers);
     this.#view = new UnaryCallView(callMetadata(headers), this);
     const timeout = headers['grpc-timeout'];
     if (typeof timeout === 'string') this.#deadline(timeout);
@@ -170,9 +175,14 @@ class DirectCall {
       this.#fail({ code: status.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${this.path}` });
       return;
     }
+    const bytes = messageBytes(all[0] as number, all.subarray(5, 5 + len), this.#encoding, this.max);
+    if (!Buffer.isBuffer(bytes)) {
+      this.#fail(bytes);
+      return;
+    }
     let request: unknown;
     try {
-      request = this.rec.deserialize(all.subarray(5, 5 + len));
+      request = this.rec.deserialize(bytes);
     } catch {
       this.#fail({ code: status.INTERNAL, details: 'Error deserializing request' });
       return;

@@ -35,45 +35,68 @@ export interface GrpcStream {
   onClose(fn: () => void): void;
 }
 
+/** A GrpcStream over node:http2 (a class: per-instance accessors would defeat V8's inline caches). */
+class NodeGrpcStream implements GrpcStream {
+  readonly #s: ServerHttp2Stream;
+
+  constructor(s: ServerHttp2Stream) {
+    this.#s = s;
+    s.on('error', () => {}); // a reset stream errors; 'close' does the cleanup
+  }
+
+  get socket(): Socket | undefined {
+    return this.#s.session?.socket as Socket | undefined;
+  }
+  get headersSent(): boolean {
+    return this.#s.headersSent;
+  }
+  get gone(): boolean {
+    return this.#s.destroyed || this.#s.closed;
+  }
+  respondAll(headers: OutHeaders, data: Buffer, trailers: OutHeaders): void {
+    const s = this.#s;
+    s.respond(headers, { waitForTrailers: true });
+    s.once('wantTrailers', () => s.sendTrailers(trailers));
+    s.end(data);
+  }
+  sendHeaders(headers: OutHeaders): void {
+    this.#s.respond(headers, { waitForTrailers: true });
+  }
+  write(data: Buffer, cb: (err?: Error | null) => void): void {
+    this.#s.write(data, cb);
+  }
+  endWithTrailers(trailers: OutHeaders, sent?: () => void): void {
+    const s = this.#s;
+    s.once('wantTrailers', () => {
+      s.sendTrailers(trailers);
+      sent?.();
+    });
+    s.end();
+  }
+  trailersOnly(headers: OutHeaders): void {
+    this.#s.respond(headers, { endStream: true });
+  }
+  pause(): void {
+    this.#s.pause();
+  }
+  resume(): void {
+    this.#s.resume();
+  }
+  isPaused(): boolean {
+    return this.#s.isPaused();
+  }
+  onData(fn: (chunk: Buffer) => void): void {
+    this.#s.on('data', fn);
+  }
+  onEnd(fn: () => void): void {
+    this.#s.on('end', fn);
+  }
+  onClose(fn: () => void): void {
+    this.#s.once('close', fn);
+  }
+}
+
 /** A GrpcStream over node:http2. */
 export function nodeGrpcStream(s: ServerHttp2Stream): GrpcStream {
-  s.on('error', () => {}); // a reset stream errors; 'close' does the cleanup
-  return {
-    get socket() {
-      return s.session?.socket as Socket | undefined;
-    },
-    get headersSent() {
-      return s.headersSent;
-    },
-    get gone() {
-      return s.destroyed || s.closed;
-    },
-    respondAll(headers, data, trailers) {
-      s.respond(headers, { waitForTrailers: true });
-      s.once('wantTrailers', () => s.sendTrailers(trailers));
-      s.end(data);
-    },
-    sendHeaders(headers) {
-      s.respond(headers, { waitForTrailers: true });
-    },
-    write(data, cb) {
-      s.write(data, cb);
-    },
-    endWithTrailers(trailers, sent) {
-      s.once('wantTrailers', () => {
-        s.sendTrailers(trailers);
-        sent?.();
-      });
-      s.end();
-    },
-    trailersOnly(headers) {
-      s.respond(headers, { endStream: true });
-    },
-    pause: () => void s.pause(),
-    resume: () => void s.resume(),
-    isPaused: () => s.isPaused(),
-    onData: (fn) => void s.on('data', fn),
-    onEnd: (fn) => void s.on('end', fn),
-    onClose: (fn) => void s.once('close', fn),
-  };
+  return new NodeGrpcStream(s);
 }

@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { recordServices } from '../../../pkg/server/gateway/unary-registry.js';
-import { bytesMethod, frame, listenNode, listenOwn, strip, until, type Listening } from './direct-harness.js';
+import { bytesMethod, compressed, frame, listenNode, listenOwn, strip, until, type Listening } from './direct-harness.js';
 import { MessageReader, serveDirectBidi } from '../../../pkg/server/listen/direct-bidi.js';
 
 const PATH = '/test.Svc/Chat';
@@ -233,6 +233,12 @@ const cases: { name: string; body: Buffer[]; headers?: Record<string, string>; h
   { name: 'the deadline passes on an open stream', body: [frame('echo:late')], headers: { 'grpc-timeout': '50m' }, halfClose: false },
   { name: 'requests wait while the call is paused', body: [Buffer.concat([frame('pause'), frame('echo:after')])] },
   { name: 'a compressed-flag message with identity encoding', body: [Buffer.concat([Buffer.from([1]), frame('echo:flag').subarray(1)])] },
+  { name: 'gzip-compressed requests', body: [Buffer.concat([compressed('echo:z1', 'gzip'), frame('echo:plain'), compressed('echo:z2', 'gzip')])], headers: { 'grpc-encoding': 'gzip' } },
+  { name: 'a deflate-compressed request', body: [compressed('echo:d', 'deflate')], headers: { 'grpc-encoding': 'deflate' } },
+  { name: 'a compressed message in an unsupported encoding', body: [frame('echo:first'), compressed('echo:x', 'gzip')], headers: { 'grpc-encoding': 'snappy' } },
+  { name: 'a compressed message that does not inflate', body: [compressed('x', 'garbage')], headers: { 'grpc-encoding': 'gzip' } },
+  { name: 'a compressed message that inflates beyond the limit', body: [compressed(Buffer.alloc(MAX + 1), 'gzip')], headers: { 'grpc-encoding': 'gzip' } },
+  { name: 'server streaming: a gzip-compressed request', body: [compressed('3', 'gzip')], headers: { 'grpc-encoding': 'gzip' }, path: FEED },
 ];
 
 for (const c of cases) {
@@ -344,12 +350,13 @@ test('a client that resets the stream cancels the call', async () => {
 
 test('MessageReader: messages across chunks, several per chunk, the limit checked at the prefix', () => {
   const r = new MessageReader(10);
+  const text = (got: ReturnType<MessageReader['push']>): string[] => (got as { flag: number; payload: Buffer }[]).map((m) => `${String(m.flag)}:${m.payload.toString()}`);
   const two = Buffer.concat([frame('abc'), frame('defg')]);
-  assert.deepEqual(r.push(two.subarray(0, 2)), []);
-  assert.deepEqual((r.push(two.subarray(2, 12)) as Buffer[]).map(String), ['abc']);
-  assert.deepEqual((r.push(two.subarray(12)) as Buffer[]).map(String), ['defg']);
-  assert.deepEqual((r.push(frame('')) as Buffer[]).map(String), ['']);
+  assert.deepEqual(text(r.push(two.subarray(0, 2))), []);
+  assert.deepEqual(text(r.push(two.subarray(2, 12))), ['0:abc']);
+  assert.deepEqual(text(r.push(two.subarray(12))), ['0:defg']);
+  assert.deepEqual(text(r.push(Buffer.concat([Buffer.from([1]), frame('z').subarray(1)]))), ['1:z']);
   assert.deepEqual(r.push(frame('x', 11).subarray(0, 5)), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'Received message larger than max (11 vs 10)' });
-  assert.deepEqual((new MessageReader(-1).push(frame('y'.repeat(100))) as Buffer[]).map(String), ['y'.repeat(100)]);
+  assert.deepEqual(text(new MessageReader(-1).push(frame('y'.repeat(100)))), ['0:' + 'y'.repeat(100)]);
 });
 

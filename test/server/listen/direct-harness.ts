@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { deflateSync, gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { createInjectorWithHttp } from '../../../pkg/server/listen/h2-http.js';
 import { serveGrpcConnection } from '../../../pkg/server/listen/h2/server.js';
@@ -46,6 +47,15 @@ export function frame(msg: string | Buffer, declared?: number): Buffer {
   const f = Buffer.alloc(5 + b.length);
   f.writeUInt32BE(declared ?? b.length, 1);
   b.copy(f, 5);
+  return f;
+}
+
+/** A message with the compressed flag, its payload compressed with `encoding` ("garbage": not inflatable). */
+export function compressed(msg: string | Buffer, encoding: 'gzip' | 'deflate' | 'garbage'): Buffer {
+  const b = typeof msg === 'string' ? Buffer.from(msg) : msg;
+  const payload = encoding === 'gzip' ? gzipSync(b) : encoding === 'deflate' ? deflateSync(b) : Buffer.from('not compressed at all');
+  const f = frame(payload);
+  f[0] = 1;
   return f;
 }
 

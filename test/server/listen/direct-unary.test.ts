@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import http2, { type IncomingHttpHeaders } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { recordServices } from '../../../pkg/server/gateway/unary-registry.js';
-import { bytesMethod, frame, listenNode, listenOwn, strip, until, type Listening } from './direct-harness.js';
+import { bytesMethod, compressed, frame, listenNode, listenOwn, strip, until, type Listening } from './direct-harness.js';
 import { serveDirectUnary } from '../../../pkg/server/listen/direct-unary.js';
 
 const PATH = '/test.Svc/Echo';
@@ -110,6 +110,12 @@ const cases: { name: string; body: Buffer[]; headers?: Record<string, string> }[
   { name: 'an unparsable grpc-timeout', body: [frame('hello')], headers: { 'grpc-timeout': 'soon' } },
   { name: 'the deadline passes before the handler answers', body: [frame('slow')], headers: { 'grpc-timeout': '50m' } },
   { name: 'a compressed-flag message with identity encoding', body: [Buffer.concat([Buffer.from([1]), frame('flagged').subarray(1)])] },
+  { name: 'a gzip-compressed request', body: [compressed('zipped', 'gzip')], headers: { 'grpc-encoding': 'gzip' } },
+  { name: 'a deflate-compressed request', body: [compressed('deflated', 'deflate')], headers: { 'grpc-encoding': 'deflate' } },
+  { name: 'an uncompressed message under grpc-encoding gzip', body: [frame('plain')], headers: { 'grpc-encoding': 'gzip' } },
+  { name: 'a compressed message in an unsupported encoding', body: [compressed('x', 'gzip')], headers: { 'grpc-encoding': 'snappy' } },
+  { name: 'a compressed message that does not inflate', body: [compressed('x', 'garbage')], headers: { 'grpc-encoding': 'gzip' } },
+  { name: 'a compressed message that inflates beyond the limit', body: [compressed(Buffer.alloc(MAX + 1), 'gzip')], headers: { 'grpc-encoding': 'gzip' } },
 ];
 
 for (const c of cases) {

@@ -5,10 +5,8 @@
  * {@link GrpcStream}s whose header objects are HPACK-encoded here (literals without indexing; the
  * fixed header sets of every answer are encoded once).
  *
- * Not served yet (answered with a status, never silently dropped): server-streaming methods
- * (Maintenance.Snapshot, Election.Observe) — UNIMPLEMENTED; requests compressed with grpc-encoding
- * other than identity — UNIMPLEMENTED, as grpc-js answers an encoding it does not support. Until
- * those are served, a member does not route connections here by default (see docs/grpc-h2.md).
+ * Compressed requests (grpc-encoding gzip or deflate) are decompressed by the direct paths as grpc-js
+ * does; a method not recorded is UNIMPLEMENTED, as in grpc-js.
  */
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -31,22 +29,17 @@ export interface GrpcH2Options {
 export function serveGrpcConnection(server: Server, socket: Duplex, o: GrpcH2Options, head?: Buffer): H2Connection {
   // Small frames must leave at once (node:http2 does the same on the sockets it drives).
   if ('setNoDelay' in socket) (socket as Socket).setNoDelay(true);
+  const sock = 'remoteAddress' in socket ? (socket as Socket) : undefined;
   return new H2Connection(
     socket,
     {
       maxConcurrentStreams: o.maxConcurrentStreams,
       onStream: (stream, list) => {
         const headers = toIncoming(list);
-        const gs = grpcStream(stream, socket);
+        const gs = new OwnGrpcStream(stream, sock);
         const opts = { maxReceiveBytes: o.maxReceiveBytes, paths: 'all' as const };
         if (serveDirectUnary(server, gs, headers, opts) || serveDirectBidi(server, gs, headers, opts)) return;
-        const path = String(headers[':path'] ?? '');
-        const enc = headers['grpc-encoding'];
-        const details =
-          enc !== undefined && enc !== 'identity'
-            ? `Received message compressed with unsupported encoding "${String(enc)}"`
-            : `The server does not implement the method ${path}`;
-        trailersOnly(gs, { code: status.UNIMPLEMENTED, details });
+        trailersOnly(gs, { code: status.UNIMPLEMENTED, details: `The server does not implement the method ${String(headers[':path'] ?? '')}` });
         gs.onEnd(() => {});
       },
     },
@@ -89,40 +82,60 @@ function headerBlock(headers: OutHeaders): Buffer {
   return FIXED.get(headers) ?? encode(headers);
 }
 
-function grpcStream(s: H2Stream, socket: Duplex): GrpcStream {
-  return {
-    get socket() {
-      return 'remoteAddress' in socket ? (socket as Socket) : undefined;
-    },
-    get headersSent() {
-      return s.headersSent;
-    },
-    get gone() {
-      return s.closed;
-    },
-    respondAll(headers, data, trailers) {
-      s.respond(headerBlock(headers));
-      s.write(data);
-      s.end(headerBlock(trailers));
-    },
-    sendHeaders(headers) {
-      s.respond(headerBlock(headers));
-    },
-    write(data, cb) {
-      if (s.closed) return void cb(new Error('stream closed'));
-      s.write(data, () => cb());
-    },
-    endWithTrailers(trailers, sent) {
-      s.end(headerBlock(trailers), sent);
-    },
-    trailersOnly(headers) {
-      s.respond(headerBlock(headers), true);
-    },
-    pause: () => s.pause(),
-    resume: () => s.resume(),
-    isPaused: () => s.isPaused(),
-    onData: (fn) => void s.on('data', fn),
-    onEnd: (fn) => void s.on('end', fn),
-    onClose: (fn) => void s.once('close', fn),
-  };
+/**
+ * A GrpcStream over one of this server's streams. A class, not an object literal with getters: each
+ * literal's accessors are new closures, which kept V8's inline caches at every call site missing
+ * (A/B in docs/benchmarks.md, session 8).
+ */
+class OwnGrpcStream implements GrpcStream {
+  readonly #s: H2Stream;
+  readonly socket: Socket | undefined;
+
+  constructor(s: H2Stream, socket: Socket | undefined) {
+    this.#s = s;
+    this.socket = socket;
+  }
+
+  get headersSent(): boolean {
+    return this.#s.headersSent;
+  }
+  get gone(): boolean {
+    return this.#s.closed;
+  }
+  respondAll(headers: OutHeaders, data: Buffer, trailers: OutHeaders): void {
+    this.#s.respond(headerBlock(headers));
+    this.#s.write(data);
+    this.#s.end(headerBlock(trailers));
+  }
+  sendHeaders(headers: OutHeaders): void {
+    this.#s.respond(headerBlock(headers));
+  }
+  write(data: Buffer, cb: (err?: Error | null) => void): void {
+    if (this.#s.closed) return void cb(new Error('stream closed'));
+    this.#s.write(data, cb);
+  }
+  endWithTrailers(trailers: OutHeaders, sent?: () => void): void {
+    this.#s.end(headerBlock(trailers), sent);
+  }
+  trailersOnly(headers: OutHeaders): void {
+    this.#s.respond(headerBlock(headers), true);
+  }
+  pause(): void {
+    this.#s.pause();
+  }
+  resume(): void {
+    this.#s.resume();
+  }
+  isPaused(): boolean {
+    return this.#s.isPaused();
+  }
+  onData(fn: (chunk: Buffer) => void): void {
+    this.#s.on('data', fn);
+  }
+  onEnd(fn: () => void): void {
+    this.#s.on('end', fn);
+  }
+  onClose(fn: () => void): void {
+    this.#s.once('close', fn);
+  }
 }
