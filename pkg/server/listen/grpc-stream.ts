@@ -35,38 +35,74 @@ export interface GrpcStream {
   onClose(fn: () => void): void;
 }
 
-/** A GrpcStream over node:http2 (a class: per-instance accessors would defeat V8's inline caches). */
-class NodeGrpcStream implements GrpcStream {
-  readonly #s: ServerHttp2Stream;
+/** What both stream kinds (node:http2's and berth's own) offer for the read side of a request. */
+interface ReadSide {
+  pause(): unknown;
+  resume(): unknown;
+  isPaused(): boolean;
+  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
+  on(event: 'end', fn: () => void): unknown;
+  once(event: 'close', fn: () => void): unknown;
+}
 
+/** The read-side half of a GrpcStream, delegated to the underlying stream. */
+export abstract class GrpcStreamBase<S extends ReadSide> {
+  protected readonly s: S;
+
+  constructor(s: S) {
+    this.s = s;
+  }
+
+  pause(): void {
+    this.s.pause();
+  }
+  resume(): void {
+    this.s.resume();
+  }
+  isPaused(): boolean {
+    return this.s.isPaused();
+  }
+  onData(fn: (chunk: Buffer) => void): void {
+    this.s.on('data', fn);
+  }
+  onEnd(fn: () => void): void {
+    this.s.on('end', fn);
+  }
+  onClose(fn: () => void): void {
+    this.s.once('close', fn);
+  }
+}
+
+/** A GrpcStream over node:http2 (a class: per-instance accessors would defeat V8's inline caches). */
+class NodeGrpcStream extends GrpcStreamBase<ServerHttp2Stream> implements GrpcStream {
   constructor(s: ServerHttp2Stream) {
-    this.#s = s;
+    super(s);
     s.on('error', () => {}); // a reset stream errors; 'close' does the cleanup
   }
 
   get socket(): Socket | undefined {
-    return this.#s.session?.socket as Socket | undefined;
+    return this.s.session?.socket as Socket | undefined;
   }
   get headersSent(): boolean {
-    return this.#s.headersSent;
+    return this.s.headersSent;
   }
   get gone(): boolean {
-    return this.#s.destroyed || this.#s.closed;
+    return this.s.destroyed || this.s.closed;
   }
   respondAll(headers: OutHeaders, data: Buffer, trailers: OutHeaders): void {
-    const s = this.#s;
+    const s = this.s;
     s.respond(headers, { waitForTrailers: true });
     s.once('wantTrailers', () => s.sendTrailers(trailers));
     s.end(data);
   }
   sendHeaders(headers: OutHeaders): void {
-    this.#s.respond(headers, { waitForTrailers: true });
+    this.s.respond(headers, { waitForTrailers: true });
   }
   write(data: Buffer, cb: (err?: Error | null) => void): void {
-    this.#s.write(data, cb);
+    this.s.write(data, cb);
   }
   endWithTrailers(trailers: OutHeaders, sent?: () => void): void {
-    const s = this.#s;
+    const s = this.s;
     s.once('wantTrailers', () => {
       s.sendTrailers(trailers);
       sent?.();
@@ -74,25 +110,7 @@ class NodeGrpcStream implements GrpcStream {
     s.end();
   }
   trailersOnly(headers: OutHeaders): void {
-    this.#s.respond(headers, { endStream: true });
-  }
-  pause(): void {
-    this.#s.pause();
-  }
-  resume(): void {
-    this.#s.resume();
-  }
-  isPaused(): boolean {
-    return this.#s.isPaused();
-  }
-  onData(fn: (chunk: Buffer) => void): void {
-    this.#s.on('data', fn);
-  }
-  onEnd(fn: () => void): void {
-    this.#s.on('end', fn);
-  }
-  onClose(fn: () => void): void {
-    this.#s.once('close', fn);
+    this.s.respond(headers, { endStream: true });
   }
 }
 

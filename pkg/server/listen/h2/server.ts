@@ -15,7 +15,7 @@ import { status, type Server } from '@grpc/grpc-js';
 import { OK_HEADERS, OK_TRAILERS, trailersOnly } from '../direct-call.js';
 import { serveDirectBidi } from '../direct-bidi.js';
 import { serveDirectUnary } from '../direct-unary.js';
-import type { GrpcStream, OutHeaders } from '../grpc-stream.js';
+import { GrpcStreamBase, type GrpcStream, type OutHeaders } from '../grpc-stream.js';
 import { H2Connection, type H2Stream } from './connection.js';
 import { encodeHeaders } from './hpack.js';
 
@@ -87,55 +87,36 @@ function headerBlock(headers: OutHeaders): Buffer {
  * literal's accessors are new closures, which kept V8's inline caches at every call site missing
  * (A/B in docs/benchmarks.md, session 8).
  */
-class OwnGrpcStream implements GrpcStream {
-  readonly #s: H2Stream;
+class OwnGrpcStream extends GrpcStreamBase<H2Stream> implements GrpcStream {
   readonly socket: Socket | undefined;
 
   constructor(s: H2Stream, socket: Socket | undefined) {
-    this.#s = s;
+    super(s);
     this.socket = socket;
   }
 
   get headersSent(): boolean {
-    return this.#s.headersSent;
+    return this.s.headersSent;
   }
   get gone(): boolean {
-    return this.#s.closed;
+    return this.s.closed;
   }
   respondAll(headers: OutHeaders, data: Buffer, trailers: OutHeaders): void {
-    this.#s.respond(headerBlock(headers));
-    this.#s.write(data);
-    this.#s.end(headerBlock(trailers));
+    this.s.respond(headerBlock(headers));
+    this.s.write(data);
+    this.s.end(headerBlock(trailers));
   }
   sendHeaders(headers: OutHeaders): void {
-    this.#s.respond(headerBlock(headers));
+    this.s.respond(headerBlock(headers));
   }
   write(data: Buffer, cb: (err?: Error | null) => void): void {
-    if (this.#s.closed) return void cb(new Error('stream closed'));
-    this.#s.write(data, cb);
+    if (this.s.closed) return void cb(new Error('stream closed'));
+    this.s.write(data, cb);
   }
   endWithTrailers(trailers: OutHeaders, sent?: () => void): void {
-    this.#s.end(headerBlock(trailers), sent);
+    this.s.end(headerBlock(trailers), sent);
   }
   trailersOnly(headers: OutHeaders): void {
-    this.#s.respond(headerBlock(headers), true);
-  }
-  pause(): void {
-    this.#s.pause();
-  }
-  resume(): void {
-    this.#s.resume();
-  }
-  isPaused(): boolean {
-    return this.#s.isPaused();
-  }
-  onData(fn: (chunk: Buffer) => void): void {
-    this.#s.on('data', fn);
-  }
-  onEnd(fn: () => void): void {
-    this.#s.on('end', fn);
-  }
-  onClose(fn: () => void): void {
-    this.#s.once('close', fn);
+    this.s.respond(headerBlock(headers), true);
   }
 }
