@@ -32,6 +32,7 @@
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import hpack, { type Decompressor, type HpackHeader } from 'hpack.js';
+import { pushString } from './h2/hpack.js';
 
 const PREFACE_LENGTH = 24;
 const FRAME_HEADER_LENGTH = 9;
@@ -64,26 +65,6 @@ export function stripScheme(authority: string): string {
   return slash < 0 ? rest : rest.slice(0, slash);
 }
 
-function encodeInt(out: number[], firstByteBits: number, prefixBits: number, value: number): void {
-  const max = (1 << prefixBits) - 1;
-  if (value < max) {
-    out.push(firstByteBits | value);
-    return;
-  }
-  out.push(firstByteBits | max);
-  let v = value - max;
-  while (v >= 128) {
-    out.push((v % 128) + 128);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-}
-
-function encodeString(out: number[], s: string): void {
-  encodeInt(out, 0x00, 7, s.length); // H=0: raw octets
-  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i) & 0xff);
-}
-
 /**
  * Encodes a header list as literals with a literal name, without indexing (or never indexed, when
  * the client said so): stateless, so the receiver's dynamic table is left as it is.
@@ -92,8 +73,8 @@ export function encodeHeaderBlock(headers: readonly HpackHeader[]): Buffer {
   const out: number[] = [];
   for (const h of headers) {
     out.push(h.neverIndex === true ? 0x10 : 0x00);
-    encodeString(out, h.name);
-    encodeString(out, h.value);
+    pushString(out, h.name);
+    pushString(out, h.value);
   }
   return Buffer.from(out);
 }

@@ -551,8 +551,8 @@ export class H2Connection extends EventEmitter {
     const s = this.#streams.get(id);
     if (s === undefined) return; // a stream that is over (reset, or answered): its late DATA only counts against the window
     if (s.remoteEnded) throw new StreamError(id, H2Error.STREAM_CLOSED, 'DATA after END_STREAM');
-    // Copy: the input buffer is reused; a reader may keep the bytes.
-    s.received(Buffer.from(data), p.length, (flags & Flag.END_STREAM) !== 0);
+    // A view: socket chunks (and the concatenations made here) are never written to again.
+    s.received(data, p.length, (flags & Flag.END_STREAM) !== 0);
   }
 
   #headers(flags: number, id: number, p: Buffer): void {

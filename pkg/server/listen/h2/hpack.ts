@@ -260,8 +260,8 @@ export class HpackDecoder {
   }
 }
 
-/** Appends an HPACK integer with an N-bit prefix; `first` holds the pattern bits above the prefix. */
-function pushInt(out: number[], first: number, prefixBits: number, v: number): void {
+/** Appends an HPACK integer with an N-bit prefix (RFC 7541 §5.1); `first` holds the bits above the prefix. */
+export function pushInt(out: number[], first: number, prefixBits: number, v: number): void {
   const mask = (1 << prefixBits) - 1;
   if (v < mask) {
     out.push(first | v);
@@ -274,6 +274,12 @@ function pushInt(out: number[], first: number, prefixBits: number, v: number): v
     rest = Math.floor(rest / 0x80);
   }
   out.push(rest);
+}
+
+/** Appends a string literal as raw octets (no Huffman); `s` is latin1, one character per octet. */
+export function pushString(out: number[], s: string): void {
+  pushInt(out, 0x00, 7, s.length);
+  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i) & 0xff);
 }
 
 const STATIC_NAME = new Map<string, number>();
@@ -297,11 +303,9 @@ export function encodeHeaders(headers: readonly (readonly [string, string])[]): 
     if (idx !== undefined) pushInt(out, 0x00, 4, idx);
     else {
       out.push(0x00);
-      pushInt(out, 0x00, 7, name.length);
-      for (let i = 0; i < name.length; i++) out.push(name.charCodeAt(i) & 0xff);
+      pushString(out, name);
     }
-    pushInt(out, 0x00, 7, value.length);
-    for (let i = 0; i < value.length; i++) out.push(value.charCodeAt(i) & 0xff);
+    pushString(out, value);
   }
   return Buffer.from(out);
 }

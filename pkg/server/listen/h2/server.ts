@@ -30,6 +30,7 @@ export function serveGrpcConnection(server: Server, socket: Duplex, o: GrpcH2Opt
   // Small frames must leave at once (node:http2 does the same on the sockets it drives).
   if ('setNoDelay' in socket) (socket as Socket).setNoDelay(true);
   const sock = 'remoteAddress' in socket ? (socket as Socket) : undefined;
+  const opts = { maxReceiveBytes: o.maxReceiveBytes, paths: 'all' as const };
   return new H2Connection(
     socket,
     {
@@ -37,7 +38,6 @@ export function serveGrpcConnection(server: Server, socket: Duplex, o: GrpcH2Opt
       onStream: (stream, list) => {
         const headers = toIncoming(list);
         const gs = new OwnGrpcStream(stream, sock);
-        const opts = { maxReceiveBytes: o.maxReceiveBytes, paths: 'all' as const };
         if (serveDirectUnary(server, gs, headers, opts) || serveDirectBidi(server, gs, headers, opts)) return;
         trailersOnly(gs, { code: status.UNIMPLEMENTED, details: `The server does not implement the method ${String(headers[':path'] ?? '')}` });
         gs.onEnd(() => {});
