@@ -67,8 +67,7 @@ export class Cursor {
     if (this.#closed || !this.#engineOpen()) throw new EngineError('closed');
     if (this.#busy) throw new Error('engine: cursor.seek() called while next() is pending');
     if (target.byteLength === 0) throw new RangeError('engine: empty seek target');
-    const t = Buffer.isBuffer(target) ? target : Buffer.from(target.buffer, target.byteOffset, target.byteLength);
-    native.iterator_seek(this.#it, t);
+    native.iterator_seek(this.#it, target);
     this.#finished = false;
   }
 

@@ -95,17 +95,17 @@ function chainable(ops: readonly BatchOp[]): boolean {
   return n <= CHAINED_BATCH_MAX_BYTES;
 }
 
-function key(u: Uint8Array): Buffer {
+function key(u: Uint8Array): Uint8Array {
   if (u.byteLength === 0) throw new RangeError('engine: empty key');
-  return buf(u);
+  return u;
 }
 
 function nativeRange(r: Range): NativeRange {
   const out: NativeRange = {};
-  if (r.gt !== undefined) out.gt = buf(r.gt);
-  if (r.gte !== undefined) out.gte = buf(r.gte);
-  if (r.lt !== undefined) out.lt = buf(r.lt);
-  if (r.lte !== undefined) out.lte = buf(r.lte);
+  if (r.gt !== undefined) out.gt = r.gt;
+  if (r.gte !== undefined) out.gte = r.gte;
+  if (r.lt !== undefined) out.lt = r.lt;
+  if (r.lte !== undefined) out.lte = r.lte;
   return out;
 }
 
@@ -248,7 +248,7 @@ export class Engine {
       // main-thread cost of batch_do, which reads a JS object per op).
       const batch = native.batch_init(db);
       for (const op of ops) {
-        if (op.type === 'put') native.batch_put(batch, key(op.key), buf(op.value));
+        if (op.type === 'put') native.batch_put(batch, key(op.key), op.value);
         else if (op.type === 'del') native.batch_del(batch, key(op.key));
       }
       const o = opts.sync === true ? SYNC : NO_SYNC;
@@ -256,7 +256,7 @@ export class Engine {
     }
     const out: NativeOp[] = [];
     for (const op of ops) {
-      if (op.type === 'put') out.push({ type: 'put', key: key(op.key), value: buf(op.value) });
+      if (op.type === 'put') out.push({ type: 'put', key: key(op.key), value: op.value });
       else if (op.type === 'del') out.push({ type: 'del', key: key(op.key) });
       else await this.#expandDelRange(op.gte, op.lt, out);
     }
@@ -279,7 +279,7 @@ export class Engine {
     for await (const chunk of this.iterateChunks({ gte, lt, values: false, limit: max + 1, fillCache: false })) {
       for (const kv of chunk) {
         if (++n > max) throw new EngineError('range-too-large', `more than ${max} keys`);
-        out.push({ type: 'del', key: buf(kv.key) });
+        out.push({ type: 'del', key: kv.key });
       }
     }
     for (const op of pending) out.push(op);
@@ -360,7 +360,7 @@ export class Engine {
   async approximateSize(range: { readonly gte: Uint8Array; readonly lt: Uint8Array }): Promise<number> {
     const db = this.#open();
     return new Promise((resolve, reject) => {
-      native.db_approximate_size(db, buf(range.gte), buf(range.lt), (err, size) =>
+      native.db_approximate_size(db, range.gte, range.lt, (err, size) =>
         err !== null ? reject(fromNative(err)) : resolve(size ?? 0),
       );
     });
@@ -373,7 +373,7 @@ export class Engine {
   async compactRange(range: { readonly gte: Uint8Array; readonly lt: Uint8Array } = ALL): Promise<void> {
     const db = this.#open();
     await new Promise<void>((resolve, reject) =>
-      native.db_compact_range(db, buf(range.gte), buf(range.lt), settle(resolve, reject)),
+      native.db_compact_range(db, range.gte, range.lt, settle(resolve, reject)),
     );
   }
 

@@ -26,11 +26,13 @@
 
 /** What the model needs from the engine: raw reads and writes, bypassing the model. */
 export interface RawAccess {
-  read(keys: Buffer[]): Promise<(Uint8Array | undefined)[]>;
+  read(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
   write(ops: readonly RawOp[], sync: boolean): Promise<void>;
 }
 
-export type RawOp = { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer } | { readonly type: 'del'; readonly key: Buffer };
+export type RawOp = { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array } | { readonly type: 'del'; readonly key: Uint8Array };
+
+const hex = (k: Uint8Array): string => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('hex');
 
 const never = new Promise<never>(() => {});
 const SKIPPED: unique symbol = Symbol('skipped');
@@ -40,7 +42,7 @@ export class PowerLossModel {
   /** Serializes writes (and the final restore). */
   #chain: Promise<void> = Promise.resolve();
   /** key (hex) → value before the first unsynced write since the last synced one (undefined = absent). */
-  readonly #undo = new Map<string, { readonly key: Buffer; readonly old: Uint8Array | undefined }>();
+  readonly #undo = new Map<string, { readonly key: Uint8Array; readonly old: Uint8Array | undefined }>();
   #lost = false;
   /** Unsynced batches written since the last synced write (for the log line). */
   #pendingBatches = 0;
@@ -69,11 +71,11 @@ export class PowerLossModel {
   write(ops: readonly RawOp[], sync: boolean): Promise<void> {
     return this.#serialize(async (raw) => {
       if (!sync) {
-        const fresh = ops.filter((op) => !this.#undo.has(op.key.toString('hex')));
-        const keys = [...new Map(fresh.map((op) => [op.key.toString('hex'), op.key])).values()];
+        const fresh = ops.filter((op) => !this.#undo.has(hex(op.key)));
+        const keys = [...new Map(fresh.map((op) => [hex(op.key), op.key])).values()];
         const old = keys.length > 0 ? await raw.read(keys) : [];
         // Recorded before the write: if the write fails half-way nothing is lost by restoring.
-        keys.forEach((key, i) => this.#undo.set(key.toString('hex'), { key, old: old[i] }));
+        keys.forEach((key, i) => this.#undo.set(hex(key), { key, old: old[i] }));
         await raw.write(ops, false);
         this.#pendingBatches++;
         return;
@@ -99,7 +101,7 @@ export class PowerLossModel {
     const raw = this.#raw;
     const restore = async (): Promise<void> => {
       const ops: RawOp[] = [...this.#undo.values()].map(({ key, old }) =>
-        old === undefined ? { type: 'del', key } : { type: 'put', key, value: Buffer.from(old.buffer, old.byteOffset, old.byteLength) },
+        old === undefined ? { type: 'del', key } : { type: 'put', key, value: old },
       );
       process.stderr.write(`power loss: dropping ${this.#pendingBatches} unsynced batch(es) (${ops.length} keys restored)\n`);
       if (raw !== undefined && ops.length > 0) await raw.write(ops, true);

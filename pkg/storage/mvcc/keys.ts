@@ -13,6 +13,16 @@
 import { Keyspace } from '../engine/keyspace.js';
 import { type Revision, REVISION_BYTES, writeRevision, writeDescRevision, readRevision, readDescRevision, MAX_SUB } from './revision.js';
 
+/**
+ * Bytes for a record or key about to be written (filled completely by the caller; the contents start
+ * undefined). Above 64 bytes a Uint8Array's memory is allocated outside V8's heap, one malloc each
+ * (~0.3 µs at 80 bytes, ~0.7 µs at 280 here); Buffer.allocUnsafe slices a shared pool instead (~0.05–0.1
+ * µs). Only for short-lived bytes (write batches): a slice keeps its whole 8 KiB pool alive.
+ */
+export function writeBytes(n: number): Uint8Array {
+  return n > 64 ? Buffer.allocUnsafe(n) : new Uint8Array(n);
+}
+
 const ESCAPE = 0xff;
 const TERM = 0x01;
 /** Terminator + 1: `body ‖ 0x00 0x02` sorts after every index entry of the key and before the next key. */
@@ -27,7 +37,7 @@ function encodedLength(key: Uint8Array): number {
 
 /** Writes prefix ‖ enc(key) with terminator byte `term`, leaving `extra` bytes at the end. Returns [buf, endOfEncoding]. */
 function encodeInto(key: Uint8Array, term: number, extra: number): [Uint8Array, number] {
-  const out = new Uint8Array(1 + encodedLength(key) + extra);
+  const out = writeBytes(1 + encodedLength(key) + extra);
   out[0] = Keyspace.MvccKeyIndex;
   let j = 1;
   for (let i = 0; i < key.length; i++) {
@@ -101,7 +111,7 @@ export function indexKeyPrefixLength(ik: Uint8Array): number {
 
 /** Head key of `key`: its newest entry, for point lookups (`get`/`getMany`, bloom filters) instead of a seek. */
 export function headKey(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + key.length);
+  const out = writeBytes(1 + key.length);
   out[0] = Keyspace.MvccHead;
   out.set(key, 1);
   return out;

@@ -8,6 +8,7 @@
  * The mod revision of both is the revision in their key. All integers big-endian.
  */
 import type { Revision } from './revision.js';
+import { writeBytes } from './keys.js';
 import type { KeyValue } from './types.js';
 
 const TOMBSTONE = 1;
@@ -25,7 +26,7 @@ export interface IndexEntry {
 export function encodeIndexRecord(e: IndexEntry): Uint8Array {
   if (e.tombstone) return Uint8Array.of(TOMBSTONE);
   const out = new Uint8Array(25);
-  const dv = new DataView(out.buffer);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   dv.setBigUint64(1, e.createRevision);
   dv.setBigUint64(9, e.version);
   dv.setBigInt64(17, e.lease);
@@ -43,14 +44,15 @@ export function decodeIndexRecord(key: Uint8Array, rev: Revision, v: Uint8Array)
 export function encodeEventRecord(e: IndexEntry, value: Uint8Array): Uint8Array {
   const head = 5 + e.key.length;
   if (e.tombstone) {
-    const out = new Uint8Array(head);
+    const out = writeBytes(head);
     out[0] = TOMBSTONE;
-    new DataView(out.buffer).setUint32(1, e.key.length);
+    new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(1, e.key.length);
     out.set(e.key, 5);
     return out;
   }
-  const out = new Uint8Array(head + 24 + value.length);
-  const dv = new DataView(out.buffer);
+  const out = writeBytes(head + 24 + value.length);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  out[0] = 0;
   dv.setUint32(1, e.key.length);
   out.set(e.key, 5);
   dv.setBigUint64(head, e.createRevision);
@@ -65,7 +67,7 @@ export function encodeHeadRecord(e: IndexEntry): Uint8Array {
   const idx = encodeIndexRecord(e);
   const out = new Uint8Array(idx.length + 16);
   out.set(idx, 0);
-  const dv = new DataView(out.buffer);
+  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   dv.setBigUint64(idx.length, e.rev.main);
   dv.setBigUint64(idx.length + 8, e.rev.sub);
   return out;

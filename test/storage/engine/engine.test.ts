@@ -30,6 +30,32 @@ describe('engine: reads and writes', () => {
     assert.equal(s(await e.get(b('KEY'))), 'VAL');
   });
 
+  it('plain Uint8Array views (not Buffers) at an offset work as keys, values, bounds and seek targets everywhere', async () => {
+    // The binding is handed Uint8Arrays as they are (no Buffer wrapping): each entry point must read
+    // exactly the view's bytes, not its whole backing store.
+    const view = (str: string): Uint8Array => {
+      const backing = new Uint8Array(str.length + 6).fill(0x7a);
+      backing.set(b(str), 3);
+      return backing.subarray(3, 3 + str.length);
+    };
+    const big = new Uint8Array(1 << 20).fill(1).subarray(5, (1 << 20) - 5); // over 1 MiB: written through batch_do
+    await e.write([put(view('v/a'), view('A')), put(view('v/b'), view('B'))]);
+    await e.write([put(view('v/c'), big), put(view('v/d'), view('D')), del(view('v/a'))]);
+    assert.equal(await e.get(view('v/a')), undefined);
+    assert.equal(s(await e.get(view('v/b'))), 'B');
+    assert.deepEqual((await e.getMany([view('v/d'), view('v/a'), view('v/b')])).map(s), ['D', undefined, 'B']);
+    assert.equal((await e.get(view('v/c')))?.length, big.length);
+    const keys = (await collect(e.iterate({ gt: view('v/b'), lte: view('v/d'), values: false }))).map((kv) => s(kv.key));
+    assert.deepEqual(keys, ['v/c', 'v/d']);
+    const c = e.cursor({ gte: view('v/'), lt: view('v0') });
+    try {
+      c.seek(view('v/c'));
+      assert.deepEqual((await c.next()).map((kv) => s(kv.key)), ['v/c']);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('getMany answers in order with undefined holes', async () => {
     await e.write([put(b('m/1'), b('one')), put(b('m/3'), b('three'))]);
     const got = await e.getMany([b('m/3'), b('m/2'), b('m/1')]);
