@@ -18,7 +18,7 @@
  * periodically replicates each long lease's remaining TTL (LeaseCheckpoint), so a new leader
  * resumes from it instead of granting the full TTL again; a renewal first clears it.
  */
-import { EventType, type Event } from '../storage/mvcc/index.js';
+import { EventType, latin1, type Event } from '../storage/mvcc/index.js';
 import type { BatchOp, Engine } from '../storage/engine/index.js';
 import { leaseErr, leaseOk, type LeaseResult } from './errors.js';
 import { delLeaseOp, loadLeaseRecords, putLeaseOp } from './record.js';
@@ -96,9 +96,7 @@ interface LeaseEntry {
 const FOREVER_SECONDS = 9_223_372_036n;
 
 /** Keys are held as latin1 strings: a lossless byte ↔ string mapping whose string order is byte order. */
-function keyString(k: Uint8Array): string {
-  return Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
-}
+const keyString = latin1;
 
 function keyBytes(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'latin1'));

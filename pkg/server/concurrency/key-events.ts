@@ -7,15 +7,13 @@
  * after the write is visible in MVCC: a waiter that subscribes and then reads the store cannot miss a
  * change made after its read.
  */
-import type { Event } from '../../storage/mvcc/index.js';
+import { latin1, type Event } from '../../storage/mvcc/index.js';
 
 export type EventListener = (event: Event, revision: bigint) => void;
 
 const SLASH = 0x2f;
 
-function keyString(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
-}
+const keyString = latin1;
 
 export class KeyEvents {
   readonly #byKey = new Map<string, Set<EventListener>>();

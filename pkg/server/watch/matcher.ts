@@ -10,6 +10,7 @@
  * array is rebuilt lazily (O(n log n) over distinct intervals) on the first lookup after a change.
  */
 import { compareBytes } from '../../storage/mvcc/keys.js';
+import { latin1 } from '../../storage/mvcc/latin1.js';
 import type { KeyRange } from './range.js';
 
 interface Interval<T> {
@@ -19,7 +20,6 @@ interface Interval<T> {
   readonly members: Set<T>;
 }
 
-const latin1 = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('latin1');
 
 /** A distinct interval's identity; an unbounded end cannot collide with a bounded one. */
 function intervalId(key: Uint8Array, end: Uint8Array): string {

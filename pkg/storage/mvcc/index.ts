@@ -8,3 +8,4 @@ export type { MvccError, MvccErrorKind, Result } from './errors.js';
 export type { EventChunk, ReadEventsOptions } from './events.js';
 export { validateRange, validatePut, validateDeleteRange, validateTxn, DEFAULT_MAX_TXN_OPS } from './validate.js';
 export * from './types.js';
+export { latin1 } from './latin1.js';

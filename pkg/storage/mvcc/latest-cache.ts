@@ -6,6 +6,7 @@
  * mean "absent". Bounded by entry count and by bytes (keys + values + a fixed overhead per entry).
  */
 import type { IndexEntry } from './record.js';
+import { latin1 } from './latin1.js';
 
 /**
  * One cached key. Slots form a doubly linked recency list (head = least recently used). Recency is
@@ -152,6 +153,5 @@ function sameRev(a: IndexEntry, b: IndexEntry): boolean {
   return a.rev.main === b.rev.main && a.rev.sub === b.rev.sub;
 }
 
-export function cacheKey(k: Uint8Array): string {
-  return Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
-}
+/** A key as the string the cache (and the pending-write chain) index it by. */
+export const cacheKey = latin1;

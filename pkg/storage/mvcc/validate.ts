@@ -4,6 +4,7 @@
  */
 import { err, ok, type Result } from './errors.js';
 import { compareBytes } from './keys.js';
+import { latin1 } from './latin1.js';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './types.js';
 
 export const DEFAULT_MAX_TXN_OPS = 128;
@@ -72,9 +73,6 @@ function intersectsPoint(iv: Interval, k: Uint8Array): boolean {
   return compareBytes(iv.start, k) <= 0 && compareBytes(k, iv.end) < 0;
 }
 
-function hex(k: Uint8Array): string {
-  return Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
-}
 
 /** Returns the puts (as latin1 strings) and deletes of a list of ops, or null on an overlap. */
 function checkIntervals(ops: readonly RequestOp[]): { puts: Map<string, Uint8Array>; dels: Interval[] } | null {
@@ -106,7 +104,7 @@ function checkIntervals(ops: readonly RequestOp[]): { puts: Map<string, Uint8Arr
   for (const op of ops) {
     if (!('requestPut' in op)) continue;
     const k = op.requestPut.key;
-    const s = hex(k);
+    const s = latin1(k);
     if (puts.has(s) || hit(k)) return null;
     puts.set(s, k);
   }

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { LatestCache, cacheKey } from '../../../pkg/storage/mvcc/latest-cache.js';
 import type { IndexEntry } from '../../../pkg/storage/mvcc/record.js';
 import { rng } from './gen.js';
+import { latin1ByWrapper } from '../../../pkg/storage/mvcc/latin1.js';
 
 const OVERHEAD = 200;
 
@@ -97,4 +98,16 @@ test('cacheKey is the latin1 string of the key bytes, views included', () => {
   const whole = Uint8Array.of(0x00, 0x61, 0xff, 0x62);
   assert.equal(cacheKey(whole), '\u0000a\u00ffb');
   assert.equal(cacheKey(whole.subarray(1, 3)), 'a\u00ff');
+  assert.equal(cacheKey(new Uint8Array(0)), '');
+  // Every byte value maps to the code point of the same number, as Buffer's latin1 decoding does.
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const padded = new Uint8Array(260);
+  padded.set(all, 2);
+  const expected = String.fromCharCode(...all);
+  assert.equal(cacheKey(all), expected);
+  assert.equal(cacheKey(padded.subarray(2, 258)), expected);
+  assert.equal(cacheKey(Buffer.from(all)), expected);
+  // The fallback (used if Buffer's native latin1Slice were gone) agrees.
+  assert.equal(latin1ByWrapper(padded.subarray(2, 258)), expected);
+  assert.equal(latin1ByWrapper(whole.subarray(1, 3)), 'a\u00ff');
 });
