@@ -29,7 +29,8 @@ async function checkPerf(flavor: Flavor): Promise<Verdict> {
   const s = await startServer(flavor, { clientPort: await freePort(), peerPort: await freePort() });
   try {
     const probe = await startDiskProbe();
-    const r = await etcdctl(s.endpoint, ['check', 'perf', '--load=s'], { timeoutMs: 150_000 });
+    // The probe ends whatever happens to the run (stop() is idempotent).
+    const r = await etcdctl(s.endpoint, ['check', 'perf', '--load=s'], { timeoutMs: 150_000 }).finally(() => probe.stop(STALL_S));
     const disk = await probe.stop(STALL_S);
     const output = `${r.stdout}${r.stderr}`;
     if (flavor === 'berth') {

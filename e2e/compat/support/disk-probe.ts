@@ -23,6 +23,7 @@ export interface DiskProbeResult {
 }
 
 export interface DiskProbe {
+  /** Ends the probe (once; later calls give the first call's result) and removes its file. */
   stop(stallS: number): Promise<DiskProbeResult>;
 }
 
@@ -32,6 +33,7 @@ export async function startDiskProbe(intervalMs = 50): Promise<DiskProbe> {
   const block = Buffer.alloc(4096, 0x5a);
   const latencies: number[] = [];
   let stopped = false;
+  let result: Promise<DiskProbeResult> | undefined;
   const loop = (async () => {
     while (!stopped) {
       const t0 = performance.now();
@@ -41,17 +43,26 @@ export async function startDiskProbe(intervalMs = 50): Promise<DiskProbe> {
       await delay(intervalMs);
     }
   })();
+  // A failed write surfaces from stop(), not as an unhandled rejection before it.
+  const settled = loop.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   return {
-    async stop(stallS: number): Promise<DiskProbeResult> {
-      stopped = true;
-      await loop;
-      await fh.close();
-      await rm(path, { force: true });
-      return {
-        syncs: latencies.length,
-        slowestS: latencies.reduce((a, b) => Math.max(a, b), 0),
-        stalls: latencies.filter((s) => s > stallS).length,
-      };
+    stop(stallS: number): Promise<DiskProbeResult> {
+      result ??= (async () => {
+        stopped = true;
+        const err = await settled;
+        await fh.close();
+        await rm(path, { force: true });
+        if (err !== undefined) throw err;
+        return {
+          syncs: latencies.length,
+          slowestS: latencies.reduce((a, b) => Math.max(a, b), 0),
+          stalls: latencies.filter((s) => s > stallS).length,
+        };
+      })();
+      return result;
     },
   };
 }
