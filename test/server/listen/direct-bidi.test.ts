@@ -8,11 +8,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { recordServices } from '../../../pkg/server/gateway/unary-registry.js';
-import { bytesMethod, compressed, frame, listenNode, listenOwn, strip, until, type Listening } from './direct-harness.js';
+import { bytesMethod, closeAll, collectAnswer, compressed, frame, listenNode, listenOwn, onEach, resetOnceStarted, strip, until, type Listening } from './direct-harness.js';
 import { MessageReader, serveDirectBidi } from '../../../pkg/server/listen/direct-bidi.js';
 
 const PATH = '/test.Svc/Chat';
@@ -156,12 +155,7 @@ server.addService({ chat: method, feed: feedMethod } as grpc.ServiceDefinition, 
 const direct = await listen(true, server);
 const plain = await listen(false, server);
 const own = await listenOwn(server, MAX);
-after(() => {
-  direct.net.close();
-  plain.net.close();
-  own.net.close();
-  server.forceShutdown();
-});
+after(() => closeAll(server, [direct, plain, own]));
 
 /** The length-prefixed messages of a response body, as text. */
 function messages(body: Buffer): string[] {
@@ -185,26 +179,18 @@ async function raw(port: number, body: Buffer[], o: { headers?: Record<string, s
   const client = http2.connect(`http://127.0.0.1:${port}`);
   try {
     const req = client.request({ ':method': 'POST', ':path': PATH, 'content-type': 'application/grpc', te: 'trailers', ...o.headers });
-    let headers: IncomingHttpHeaders = {};
-    let trailers: IncomingHttpHeaders | undefined;
-    const chunks: Buffer[] = [];
+    const answer = collectAnswer(req, 'ignore');
     // A client that did not half-close ends its side once the server has ended the call (the
     // stream closes only when both sides have).
     const ended = (): void => void (o.halfClose === false && req.end());
     req.on('response', (h) => {
-      headers = h;
       if (h['grpc-status'] !== undefined) ended();
     });
-    req.on('trailers', (h) => {
-      trailers = h;
-      ended();
-    });
-    req.on('data', (d: Buffer) => chunks.push(d));
-    req.on('error', () => {});
+    req.on('trailers', ended);
     for (const b of body) req.write(b);
     if (o.halfClose !== false) req.end();
-    await once(req, 'close');
-    return { headers: strip(headers) as IncomingHttpHeaders, messages: messages(Buffer.concat(chunks)), trailers: strip(trailers) };
+    const a = await answer;
+    return { headers: strip(a.headers) as IncomingHttpHeaders, messages: messages(a.body), trailers: strip(a.trailers) };
   } finally {
     client.close();
   }
@@ -286,16 +272,7 @@ test('the cases above reach the direct path (its calls are not grpc-js ones in d
       call.end();
     }) as grpc.UntypedHandleCall,
   });
-  const d = await listen(true, s);
-  const p = await listen(false, s);
-  try {
-    await raw(d.port, []);
-    await raw(p.port, []);
-  } finally {
-    d.net.close();
-    p.net.close();
-    s.forceShutdown();
-  }
+  await onEach(s, [await listen(true, s), await listen(false, s)], (port) => raw(port, []));
   assert.equal(seen.length, 2);
   assert.notEqual(seen[0], seen[1], `direct and grpc-js calls are different objects: ${seen.join(', ')}`);
 });
@@ -335,17 +312,7 @@ test('a grpc-js client gets the same results from both', async () => {
 });
 
 test('a client that resets the stream cancels the call', async () => {
-  const before = cancelled;
-  const s0 = started;
-  const client = http2.connect(`http://127.0.0.1:${direct.port}`);
-  const req = client.request({ ':method': 'POST', ':path': PATH, 'content-type': 'application/grpc', te: 'trailers' });
-  req.on('error', () => {});
-  req.write(frame('echo:r'));
-  await until(() => started > s0);
-  req.close(http2.constants.NGHTTP2_CANCEL);
-  await once(req, 'close');
-  client.close();
-  await until(() => cancelled > before);
+  await resetOnceStarted(direct.port, PATH, frame('echo:r'), false, () => started, () => cancelled);
 });
 
 test('MessageReader: messages across chunks, several per chunk, the limit checked at the prefix', () => {

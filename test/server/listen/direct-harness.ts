@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
@@ -65,6 +65,67 @@ export function strip(h: IncomingHttpHeaders | undefined): IncomingHttpHeaders |
   const c = { ...h };
   delete c.date;
   return c;
+}
+
+/** What a client stream received. */
+export interface Answer {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  trailers: IncomingHttpHeaders | undefined;
+}
+
+/**
+ * Collects `req`'s response headers, body and trailers until it closes. A stream error rejects with
+ * `errors: 'reject'`; with 'ignore' what arrived before it (an RST_STREAM, say) is the answer.
+ */
+export function collectAnswer(req: ClientHttp2Stream, errors: 'reject' | 'ignore'): Promise<Answer> {
+  let headers: IncomingHttpHeaders = {};
+  let trailers: IncomingHttpHeaders | undefined;
+  const chunks: Buffer[] = [];
+  req.on('response', (h) => (headers = h));
+  req.on('trailers', (h) => (trailers = h));
+  req.on('data', (d: Buffer) => chunks.push(d));
+  return new Promise((resolve, reject) => {
+    req.on('error', (err) => {
+      if (errors === 'reject') reject(err);
+    });
+    req.on('close', () => resolve({ headers, body: Buffer.concat(chunks), trailers }));
+  });
+}
+
+/**
+ * A client that resets its call: opens `path` on `port`, sends `body` (half-closed when `end`), resets
+ * the stream once the handler has the call (`started()` grew), and waits until the server saw the
+ * cancellation (`cancelled()` grew).
+ */
+export async function resetOnceStarted(port: number, path: string, body: Buffer, end: boolean, started: () => number, cancelled: () => number): Promise<void> {
+  const before = cancelled();
+  const s0 = started();
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  const req = client.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+  req.on('error', () => {});
+  if (end) req.end(body);
+  else req.write(body);
+  await until(() => started() > s0);
+  req.close(http2.constants.NGHTTP2_CANCEL);
+  await once(req, 'close');
+  client.close();
+  await until(() => cancelled() > before);
+}
+
+/** Closes the listeners and shuts `server` down. */
+export function closeAll(server: grpc.Server, listeners: readonly Listening[]): void {
+  for (const l of listeners) l.net.close();
+  server.forceShutdown();
+}
+
+/** Runs `fn` against each listener in turn, then closes them all and shuts `server` down. */
+export async function onEach(server: grpc.Server, listeners: readonly Listening[], fn: (port: number) => Promise<unknown>): Promise<void> {
+  try {
+    for (const l of listeners) await fn(l.port);
+  } finally {
+    closeAll(server, listeners);
+  }
 }
 
 export async function until(cond: () => boolean): Promise<void> {

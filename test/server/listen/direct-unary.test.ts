@@ -7,11 +7,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import http2, { type IncomingHttpHeaders } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { recordServices } from '../../../pkg/server/gateway/unary-registry.js';
-import { bytesMethod, compressed, frame, listenNode, listenOwn, strip, until, type Listening } from './direct-harness.js';
+import { bytesMethod, closeAll, collectAnswer, compressed, frame, listenNode, listenOwn, onEach, resetOnceStarted, strip, type Listening } from './direct-harness.js';
 import { serveDirectUnary } from '../../../pkg/server/listen/direct-unary.js';
 
 const PATH = '/test.Svc/Echo';
@@ -59,12 +58,7 @@ server.addService({ echo: method } as grpc.ServiceDefinition, { echo: echo as gr
 const direct = await listen(true, server);
 const plain = await listen(false, server);
 const own = await listenOwn(server, MAX);
-after(() => {
-  direct.net.close();
-  plain.net.close();
-  own.net.close();
-  server.forceShutdown();
-});
+after(() => closeAll(server, [direct, plain, own]));
 
 interface Raw {
   headers: IncomingHttpHeaders;
@@ -77,17 +71,11 @@ async function raw(port: number, body: Buffer[], extra: Record<string, string> =
   const client = http2.connect(`http://127.0.0.1:${port}`);
   try {
     const req = client.request({ ':method': 'POST', ':path': PATH, 'content-type': 'application/grpc', te: 'trailers', ...extra });
-    let headers: IncomingHttpHeaders = {};
-    let trailers: IncomingHttpHeaders | undefined;
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => (headers = h));
-    req.on('trailers', (h) => (trailers = h));
-    req.on('data', (d: Buffer) => chunks.push(d));
-    req.on('error', () => {});
+    const answer = collectAnswer(req, 'ignore');
     for (const b of body) req.write(b);
     req.end();
-    await once(req, 'close');
-    return { headers: strip(headers) as IncomingHttpHeaders, body: Buffer.concat(chunks).toString('hex'), trailers: strip(trailers) };
+    const a = await answer;
+    return { headers: strip(a.headers) as IncomingHttpHeaders, body: a.body.toString('hex'), trailers: strip(a.trailers) };
   } finally {
     client.close();
   }
@@ -139,16 +127,7 @@ test('the cases above reach the direct path (its answers are not grpc-js ones in
       cb(null, Buffer.from('x'));
     }) as grpc.UntypedHandleCall,
   });
-  const d = await listen(true, s);
-  const p = await listen(false, s);
-  try {
-    await raw(d.port, [frame('a')]);
-    await raw(p.port, [frame('a')]);
-  } finally {
-    d.net.close();
-    p.net.close();
-    s.forceShutdown();
-  }
+  await onEach(s, [await listen(true, s), await listen(false, s)], (port) => raw(port, [frame('a')]));
   assert.equal(seen.length, 2);
   assert.notEqual(seen[0], seen[1], `direct and grpc-js calls are different objects: ${seen.join(', ')}`);
 });
@@ -175,17 +154,7 @@ test('a grpc-js client gets the same results from both', async () => {
 });
 
 test('a client that resets the stream cancels the call', async () => {
-  const before = cancelled;
-  const started = slowStarted;
-  const client = http2.connect(`http://127.0.0.1:${direct.port}`);
-  const req = client.request({ ':method': 'POST', ':path': PATH, 'content-type': 'application/grpc', te: 'trailers' });
-  req.on('error', () => {});
-  req.end(frame('slow'));
   // reset once the handler has the call (and listens for 'cancelled')
-  await until(() => slowStarted > started);
-  req.close(http2.constants.NGHTTP2_CANCEL);
-  await once(req, 'close');
-  client.close();
-  await until(() => cancelled > before);
+  await resetOnceStarted(direct.port, PATH, frame('slow'), true, () => slowStarted, () => cancelled);
 });
 

@@ -22,16 +22,21 @@ function headerBlock(authority: string): Buffer {
   return comp.read() as Buffer;
 }
 
-/** node:http2 behind dispatchPlain({ fixAuthority: true }), answering 200 "ok"; records what it was handed. */
-async function startMux(t: TestContext) {
+/**
+ * node:http2 behind dispatchPlain({ fixAuthority: true }), answering 200 `body`; records what it was
+ * handed. With `grpc`, gRPC connections go to it instead (and are recorded in `toGrpc`).
+ */
+async function startMux(t: TestContext, o: { body?: string; grpc?: (c: Duplex) => void } = {}) {
   const handed: Duplex[] = [];
+  const toGrpc: Duplex[] = [];
   const authorities: (string | undefined)[] = [];
   const h2 = http2.createServer();
   h2.on('stream', (stream, headers) => {
     authorities.push(headers[':authority']);
     stream.respond({ ':status': 200 });
-    stream.end('ok');
+    stream.end(o.body ?? 'ok');
   });
+  const grpc = o.grpc;
   const net = createNetServer((socket) =>
     dispatchPlain(
       socket,
@@ -41,6 +46,14 @@ async function startMux(t: TestContext) {
           h2.emit('connection', c);
         },
         http1: (c) => c.destroy(),
+        ...(grpc !== undefined
+          ? {
+              grpc: (c: Duplex) => {
+                toGrpc.push(c);
+                grpc(c);
+              },
+            }
+          : {}),
       },
       { fixAuthority: true },
     ),
@@ -51,7 +64,7 @@ async function startMux(t: TestContext) {
     net.close();
     h2.close();
   });
-  return { port: (net.address() as AddressInfo).port, handed, authorities };
+  return { port: (net.address() as AddressInfo).port, handed, toGrpc, authorities };
 }
 
 async function get(client: http2.ClientHttp2Session): Promise<string> {
@@ -169,38 +182,11 @@ test("with a grpc handler, a gRPC connection goes to berth's HTTP/2 server (URL 
   recordServices(grpcServer);
   const method = { path: '/t.S/Echo', requestStream: false, responseStream: false, requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
   grpcServer.addService({ echo: method }, { echo: ((call: { request: Buffer }, cb: (e: null, v: Buffer) => void) => cb(null, Buffer.concat([Buffer.from('echo:'), call.request]))) as never });
-  const toGrpc: Duplex[] = [];
-  const toNode: Duplex[] = [];
-  const h2 = http2.createServer();
-  h2.on('stream', (stream) => {
-    stream.respond({ ':status': 200 });
-    stream.end('node');
+  t.after(() => grpcServer.forceShutdown());
+  const { port, handed: toNode, toGrpc } = await startMux(t, {
+    body: 'node',
+    grpc: (c) => serveGrpcConnection(grpcServer, c, { maxReceiveBytes: -1, maxConcurrentStreams: 100 }),
   });
-  const net = createNetServer((socket) =>
-    dispatchPlain(
-      socket,
-      {
-        h2: (c) => {
-          toNode.push(c);
-          h2.emit('connection', c);
-        },
-        http1: (c) => c.destroy(),
-        grpc: (c) => {
-          toGrpc.push(c);
-          serveGrpcConnection(grpcServer, c, { maxReceiveBytes: -1, maxConcurrentStreams: 100 });
-        },
-      },
-      { fixAuthority: true },
-    ),
-  );
-  net.listen(0, '127.0.0.1');
-  await once(net, 'listening');
-  t.after(() => {
-    net.close();
-    h2.close();
-    grpcServer.forceShutdown();
-  });
-  const port = (net.address() as AddressInfo).port;
   const grpcCall = async (authority: string): Promise<string> => {
     const client = http2.connect(`http://127.0.0.1:${port}`);
     try {

@@ -6,11 +6,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import http2, { type IncomingHttpHeaders } from 'node:http2';
+import http2 from 'node:http2';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { H2Connection, type H2Stream } from '../../../../pkg/server/listen/h2/connection.js';
 import { FRAME_HEADER, Flag, FrameType, H2Error, PREFACE, Setting, frame, settingsFrame, windowUpdateFrame } from '../../../../pkg/server/listen/h2/frames.js';
 import { encodeHeaders } from '../../../../pkg/server/listen/h2/hpack.js';
+import { collectAnswer, type Answer } from '../direct-harness.js';
 
 const RESPONSE_HEADERS = encodeHeaders([
   [':status', '200'],
@@ -83,25 +84,11 @@ async function until(cond: () => boolean): Promise<void> {
   }
 }
 
-interface Answer {
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  trailers: IncomingHttpHeaders | undefined;
-}
-
 function request(client: http2.ClientHttp2Session, path: string, body: Buffer, extra: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = client.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', ...extra });
-    let headers: IncomingHttpHeaders = {};
-    let trailers: IncomingHttpHeaders | undefined;
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => (headers = h));
-    req.on('trailers', (h) => (trailers = h));
-    req.on('data', (d: Buffer) => chunks.push(d));
-    req.on('error', reject);
-    req.on('close', () => resolve({ headers, body: Buffer.concat(chunks), trailers }));
-    req.end(body);
-  });
+  const req = client.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', ...extra });
+  const answer = collectAnswer(req, 'reject');
+  req.end(body);
+  return answer;
 }
 
 test('a request and its answer: headers, body, trailers', async () => {
