@@ -56,7 +56,7 @@ export function renderMarkdown(res: Results): string {
     `- **Machine**: ${String(m.nproc)} cores (${m.cpuModel}), ${String(m.memoryGiB)} GiB memory; data dirs in ${m.disk}; Node ${m.node}`,
     `- **Load average** at start: ${m.loadAvgAtStart.join(', ')}; at end: ${res.loadAvgAtEnd.join(', ')} (1, 5, 15 min). **The machine is shared and noisy**: its 2 cores run other engineers' builds and tests at the same time, so absolute numbers move a lot between runs; compare the berth/etcd ratios of one run, and treat differences under ~30% as noise.`,
     `- **etcd**: ${m.etcd} (${res.etcdSource ?? 'Debian \`etcd-server\`'}). **Load generator**: ${res.tool}; kube-shaped workload: \`e2e/bench/kube.ts\` (grpc-js).`,
-    `- **Both servers, one after the other, same flags**: \`${res.serverFlags.join(' ')}\`, fsync on (the default of both), data dir under the same temp directory, loopback only.`,
+    `- **Both servers, one after the other, same flags**: \`${res.serverFlags.join(' ')}\`, fsync on (the default of both), data dir under the same temp directory, loopback only. Each fresh server (1 member, 3 members) first gets the same unmeasured warm-up (single-client puts, 100-client puts and ranges on keys no row uses; \`warmUpScenarios\` in e2e/bench/scenarios.ts), so the rows measure the steady state, not V8's JIT compiling berth's first requests.`,
     `- Ratios: throughput and value columns are berth ÷ etcd (throughput: higher is better for berth; latency, memory, time: lower is better for berth).`,
     '',
     '## 1 member: etcd benchmark tool',

@@ -19,7 +19,7 @@ import { describeMachine } from './machine.js';
 import { memoryOf, pidListeningOn, settledMemoryOf } from './proc.js';
 import { renderMarkdown } from './report.js';
 import type { Group, Measure, Results, Row } from './results.js';
-import { bulkLoad, singleMemberScenarios, sizes, threeMemberScenarios, type Mode, type Sizes, type ToolScenario } from './scenarios.js';
+import { bulkLoad, singleMemberScenarios, warmUpScenarios, sizes, threeMemberScenarios, type Mode, type Sizes, type ToolScenario } from './scenarios.js';
 import { benchmarkBinary, goBinary, runTool } from './tool.js';
 
 const SERVER_FLAGS = ['--heartbeat-interval', '100', '--election-timeout', '1000', '--snapshot-count', '100000', '--quota-backend-bytes', String(8 * 2 ** 30)];
@@ -141,6 +141,14 @@ async function toolRow(bin: string, endpoints: readonly string[], sc: ToolScenar
   return m;
 }
 
+/** The warm-up runs (see warmUpScenarios); a failed one is logged, the measured rows show the effect. */
+async function warmUp(bin: string, endpoints: readonly string[], scs: readonly ToolScenario[]): Promise<void> {
+  for (const sc of scs) {
+    const r = await runTool(bin, endpoints, sc.args, { timeoutMs: sc.timeoutMs });
+    log(`  ${sc.id}: ${r.ok ? `${r.summary.requestsPerSec.toFixed(0)} req/s (not recorded)` : `failed: ${r.error}`}`);
+  }
+}
+
 async function singleMember(flavor: Flavor, a: Args, s: Sizes, bin: string, t: Table, services: Set<string>): Promise<void> {
   const wanted = (id: string): boolean => a.only === undefined || a.only.has(id);
   const { server, pid } = await start(flavor);
@@ -149,6 +157,7 @@ async function singleMember(flavor: Flavor, a: Args, s: Sizes, bin: string, t: T
     const idle = pid === undefined ? undefined : memoryOf(pid);
     if (idle !== undefined && a.only === undefined) t.set('rss-idle', 'RSS idle after start (VmRSS)', 'memory', flavor, { value: idle.rssMiB }, 'MiB');
     await putFoo(server.endpoint);
+    await warmUp(bin, [server.endpoint], warmUpScenarios(s));
     for (const sc of singleMemberScenarios(s)) {
       if (!wanted(sc.id)) continue;
       if (flavor === 'berth' && sc.needs !== undefined && !services.has(sc.needs)) {
@@ -254,6 +263,7 @@ async function threeMembers(flavor: Flavor, a: Args, s: Sizes, bin: string, t: T
   try {
     const pid = pidListeningOn(Number(cluster.members[0]?.endpoint.split(':')[1]));
     await putFoo(cluster.endpoints[0] ?? '');
+    await warmUp(bin, cluster.endpoints, warmUpScenarios(s, { leaderOnly: true }));
     for (const sc of scs) t.set(sc.id, sc.label, 'cluster3', flavor, await toolRow(bin, cluster.endpoints, sc, pid));
   } finally {
     await cluster.stop();

@@ -34,6 +34,8 @@ export interface Sizes {
   readonly leaseKeepalives: number;
   readonly bulkKeys: number;
   readonly cluster3Put: number;
+  /** Requests of each warm-up run (not measured) before a fresh server's first measured scenario. */
+  readonly warmUp: number;
   readonly toolTimeoutMs: number;
   readonly bulkTimeoutMs: number;
   readonly kube: KubeOptions;
@@ -44,14 +46,14 @@ export function sizes(mode: Mode): Sizes {
     return {
       put1: 200, put1000: 2000, range1: 500, range1000: 3000, txnPut: 500,
       watchPuts: 50, watchLatencyPuts: 20, watchStreams: 2, watchersPerStream: 10, leaseKeepalives: 500,
-      bulkKeys: 10_000, cluster3Put: 2000, toolTimeoutMs: 30_000, bulkTimeoutMs: 60_000,
+      bulkKeys: 10_000, cluster3Put: 2000, warmUp: 200, toolTimeoutMs: 30_000, bulkTimeoutMs: 60_000,
       kube: { objects: 300, valueBytes: 1024, concurrency: 50, connections: 5, lists: 2, pageLimit: 100, phaseTimeoutMs: 20_000 },
     };
   }
   return {
     put1: 3000, put1000: 30_000, range1: 5000, range1000: 60_000, txnPut: 10_000,
     watchPuts: 500, watchLatencyPuts: 600, watchStreams: 10, watchersPerStream: 100, leaseKeepalives: 10_000,
-    bulkKeys: 1_000_000, cluster3Put: 20_000, toolTimeoutMs: 150_000, bulkTimeoutMs: 420_000,
+    bulkKeys: 1_000_000, cluster3Put: 20_000, warmUp: 3000, toolTimeoutMs: 150_000, bulkTimeoutMs: 420_000,
     kube: { objects: 10_000, valueBytes: 1024, concurrency: 100, connections: 10, lists: 5, pageLimit: 500, phaseTimeoutMs: 90_000 },
   };
 }
@@ -98,6 +100,22 @@ export function singleMemberScenarios(s: Sizes): ToolScenario[] {
     watchRow(s, { id: 'watch-latency', title: 'watch event latency', rate: WATCH_LATENCY_RATE, puts: s.watchLatencyPuts, timeoutMs: t }),
     watchRow(s, { id: 'watch-fanout', title: 'watch fan-out throughput', rate: WATCH_FANOUT_RATE, puts: s.watchPuts, timeoutMs: t }),
     { id: 'lease-keepalive', label: 'lease keep-alive, 1 client', args: [...c1, 'lease-keepalive', '--total', n(s.leaseKeepalives)], timeoutMs: t, needs: 'lease' },
+  ];
+}
+
+/**
+ * Run (unmeasured) on every fresh server, etcd and berth alike, before its first measured scenario:
+ * without it the first rows of a JIT-compiled server (berth on V8) time the compiler, not the steady
+ * state a long-running member is in. Puts use 16-byte keys, which no measured scenario writes or reads.
+ */
+export function warmUpScenarios(s: Sizes, o: { leaderOnly?: boolean } = {}): ToolScenario[] {
+  const t = s.toolTimeoutMs;
+  const n = String(s.warmUp);
+  const leader = o.leaderOnly === true ? ['--target-leader'] : [];
+  return [
+    { id: 'warm-up-put-1', label: 'warm-up: put, 1 client', args: [...c1, ...leader, 'put', '--total', n, '--key-size', '16', '--val-size', '256', '--sequential-keys', '--key-space-size', n], timeoutMs: t },
+    { id: 'warm-up-put-100', label: 'warm-up: put, 100 clients', args: ['--clients', '100', '--conns', '10', ...leader, 'put', '--total', n, '--key-size', '16', '--val-size', '256', '--key-space-size', n], timeoutMs: t },
+    { id: 'warm-up-range-100', label: 'warm-up: range, 100 clients', args: ['--clients', '100', '--conns', '10', 'range', 'foo', '--total', n], timeoutMs: t },
   ];
 }
 

@@ -191,10 +191,16 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Starts the worker once the current callback has finished (process.nextTick): inputs fed by the
+   * same callback (every proposal of one socket read) share one Ready, and an idle member starts
+   * persisting a lone proposal before the rest of the event-loop turn (other sockets' reads, socket
+   * writes) instead of after it. While the worker runs, inputs accumulate into the next Ready.
+   */
   #kick(): void {
     if (this.#working || this.#scheduled || this.#stopped || this.#failed || this.#held) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    process.nextTick(() => {
       this.#scheduled = false;
       void this.#work();
     });

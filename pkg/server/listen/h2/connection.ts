@@ -268,6 +268,8 @@ export class H2Connection extends EventEmitter {
   #out: Buffer[] = [];
   #afterWrite: WriteCallback[] = [];
   #flushQueued = false;
+  /** A setImmediate flush for lazy frames is queued (pushLazy). */
+  #lazyQueued = false;
   #sending = new Set<H2Stream>();
   #goaway = false;
   #endAfterFlush = false;
@@ -327,6 +329,22 @@ export class H2Connection extends EventEmitter {
     if (this.#closed) return;
     this.#out.push(bytes);
     this.#scheduleFlush();
+  }
+
+  /**
+   * Queues a frame nobody waits on at once (a PING ACK, a connection WINDOW_UPDATE): it leaves with the
+   * next flush, at the latest at the end of this event-loop turn (setImmediate). A request read
+   * together with a PING then reaches raft and the engine before the socket write of the ACK.
+   */
+  pushLazy(bytes: Buffer): void {
+    if (this.#closed) return;
+    this.#out.push(bytes);
+    if (this.#flushQueued || this.#lazyQueued) return;
+    this.#lazyQueued = true;
+    setImmediate(() => {
+      this.#lazyQueued = false;
+      if (!this.#flushQueued && this.#out.length > 0) this.#flush();
+    });
   }
 
   afterWrite(cb: WriteCallback): void {
@@ -442,7 +460,7 @@ export class H2Connection extends EventEmitter {
     }
     this.#input = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
     if (this.#connUnacked >= this.#connectionWindow / 2) {
-      this.push(windowUpdateFrame(0, this.#connUnacked));
+      this.pushLazy(windowUpdateFrame(0, this.#connUnacked));
       this.#connUnacked = 0;
     }
   }
@@ -474,7 +492,7 @@ export class H2Connection extends EventEmitter {
       case FrameType.PING:
         if (id !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'PING on a stream');
         if (p.length !== 8) throw new ConnectionError(H2Error.FRAME_SIZE_ERROR, 'PING size');
-        if ((flags & Flag.ACK) === 0) this.push(frame(FrameType.PING, Flag.ACK, 0, p));
+        if ((flags & Flag.ACK) === 0) this.pushLazy(frame(FrameType.PING, Flag.ACK, 0, p));
         return;
       case FrameType.GOAWAY:
         if (id !== 0) throw new ConnectionError(H2Error.PROTOCOL_ERROR, 'GOAWAY on a stream');
