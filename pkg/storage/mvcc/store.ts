@@ -163,6 +163,7 @@ export class MvccStore {
   #compactionError: unknown = undefined;
   readonly #source: RangeSource;
   readonly #cache: LatestCache;
+  readonly #cacheEntries: number;
   readonly #latest: LatestLookup;
   readonly #values: ValueLookup;
   /** The same three as seen by a write: committed state plus the pending writes (see ChainConflict). */
@@ -176,8 +177,9 @@ export class MvccStore {
     this.#opts = opts;
     this.#current = current;
     this.#compacted = compacted;
+    this.#cacheEntries = opts.cacheEntries ?? 16384;
     this.#cache = new LatestCache({
-      maxEntries: opts.cacheEntries ?? 16384,
+      maxEntries: this.#cacheEntries,
       maxBytes: opts.cacheBytes ?? 16 << 20,
       maxValueBytes: opts.cacheValueBytes ?? 16 << 10,
     });
@@ -635,7 +637,14 @@ export class MvccStore {
     this.#pending.shift();
     if (this.#pending.length === 0) this.#clearChain();
     this.#current = p.revision;
-    for (const { entry, value } of pending.written) this.#cache.set(cacheKey(entry.key), entry, value);
+    // A write larger than a quarter of the cache (a big DeleteRange or Txn) only refreshes the keys the
+    // cache holds: inserting all of them would evict every hot entry for keys written once, and cost a
+    // map insert plus an eviction per key.
+    const refreshOnly = pending.written.length > this.#cacheEntries / 4;
+    for (const { entry, value } of pending.written) {
+      const ck = cacheKey(entry.key);
+      if (!refreshOnly || this.#cache.has(ck)) this.#cache.set(ck, entry, value);
+    }
     if (pending.compactTo !== undefined) {
       this.#compacted = pending.compactTo;
       this.#schedulePhysical(pending.compactTo);
