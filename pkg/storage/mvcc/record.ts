@@ -7,7 +7,8 @@
  *   flags(u8) ‖ keyLen(u32) ‖ key [‖ create(u64) ‖ version(u64) ‖ lease(i64) ‖ value]  — the tail only for puts.
  * The mod revision of both is the revision in their key. All integers big-endian.
  */
-import { readI64BE, readU32BE, readU64BE, writeI64BE, writeU32BE, writeU64BE, type Revision } from './revision.js';
+import type { Revision } from './revision.js';
+import { readI64BE, readU32BE, readU64BE, writeI64BE, writeU32BE, writeU64BE } from '../be.js';
 import { writeBytes } from './keys.js';
 import type { KeyValue } from './types.js';
 

@@ -3,22 +3,21 @@
  * Keyspace.RaftLog by big-endian index, single records under Keyspace.RaftState.
  */
 import { Keyspace } from '../engine/index.js';
+import { readU32BE, writeU32BE } from '../be.js';
 
 /** `0x01 ‖ index as u64 big-endian`, so RocksDB's byte order is index order. */
 export function entryKey(index: number): Uint8Array {
   const k = new Uint8Array(9);
-  const v = new DataView(k.buffer);
   k[0] = Keyspace.RaftLog;
-  v.setUint32(1, Math.floor(index / 0x1_0000_0000));
-  v.setUint32(5, index >>> 0);
+  writeU32BE(k, 1, Math.floor(index / 0x1_0000_0000));
+  writeU32BE(k, 5, index >>> 0);
   return k;
 }
 
-/** The index in an entry key (callers check the result against what they expect). */
+/** The index in an entry key (NaN for a key too short; callers check the result against what they expect). */
 export function indexOfEntryKey(k: Uint8Array): number {
-  const hi = (((k[1] ?? 0) << 24) | ((k[2] ?? 0) << 16) | ((k[3] ?? 0) << 8) | (k[4] ?? 0)) >>> 0;
-  const lo = (((k[5] ?? 0) << 24) | ((k[6] ?? 0) << 16) | ((k[7] ?? 0) << 8) | (k[8] ?? 0)) >>> 0;
-  return hi * 0x1_0000_0000 + lo;
+  if (k.length < 9) return NaN;
+  return readU32BE(k, 1) * 0x1_0000_0000 + readU32BE(k, 5);
 }
 
 export const HARD_STATE_KEY = Uint8Array.of(Keyspace.RaftState, 0x01);
